@@ -1,0 +1,468 @@
+"""The `monitor` command: parses arguments, calls the library, maps results to exit codes.
+
+Exit codes: 0 success; 1 the run finished but some sources failed; 2 usage,
+config or database error; 3 another run holds the lock; 4 the command is not
+built yet in this version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+from monitor import __version__
+from monitor.config import (
+    Config,
+    ConfigError,
+    SourceConfig,
+    example_config,
+    example_config_text,
+    load_config,
+)
+from monitor.pipeline import RunLocked, run
+from monitor.store import StoreError
+
+EXIT_OK = 0
+EXIT_SOURCES_FAILED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+EXIT_NOT_BUILT = 4
+
+DEFAULT_CONFIG = "monitor.toml"
+DEMO_DIR = "monitor-demo"
+
+log = logging.getLogger("monitor")
+
+NOT_BUILT = {
+    "schedule": "the long-running scheduler arrives with the collectors work (issue 3); "
+    "until then put 'monitor run' in cron",
+    "classify": "batch classification arrives with the trained classifier (issue 5)",
+    "train": "training arrives with the trained classifier (issue 5)",
+    "evaluate": "evaluation arrives with the trained classifier (issue 5)",
+    "import": "CSV/JSONL file import arrives with the collectors work (issue 3)",
+    "trend": "agency trend pages arrive with the reports work (issue 6)",
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    path = _config_path(args)
+    if not path.exists() and not args.config and not os.environ.get("MONITOR_CONFIG"):
+        raise UsageError(
+            f"no config file {path} here. Create one with 'monitor init' (it writes the "
+            "documented Kota Kupang example), or pass --config PATH. To try the tool "
+            "without any config, run 'monitor demo'."
+        )
+    config = load_config(path)
+    if args.db:
+        config.database = Path(args.db)
+    return config
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+
+
+def _chosen_sources(config: Config, names: list[str] | None) -> list[SourceConfig] | None:
+    if not names:
+        return None
+    return [config.source(name) for name in names]
+
+
+def _print_run(report) -> None:
+    out = sys.stdout
+    failed = report.failed_sources
+    print(
+        f"Run {report.run_id}: {sum(s.new for s in report.sources)} new posts from "
+        f"{len(report.sources)} source(s), {report.processed} processed.",
+        file=out,
+    )
+    for path in report.digest_paths:
+        print(f"Digest: {path}", file=out)
+    for source in failed:
+        print(f"SOURCE FAILED: {source.source}: {source.error}", file=out)
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} already exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(example_config_text(), encoding="utf-8")
+    load_config(path)  # the shipped example must always be valid
+    print(f"Wrote {path}: the documented Kota Kupang / NTT example.")
+    print("Next: enable the sources you have credentials for, then run 'monitor doctor'")
+    print(f"and 'monitor --config {path} run'.")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _load(args)
+    report = run(
+        config,
+        command=args.command,
+        sources=_chosen_sources(config, getattr(args, "source", None)),
+        digest_day=getattr(args, "date", None),
+        progress=args.progress,
+    )
+    _print_run(report)
+    return EXIT_SOURCES_FAILED if report.failed_sources else EXIT_OK
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from monitor.pipeline import collect, open_store, run_lock
+
+    config = _load(args)
+    with run_lock(config.database), open_store(config) as store:
+        run_id = store.start_run("collect")
+        results = collect(
+            config, store, run_id, _chosen_sources(config, args.source), args.progress
+        )
+        failed = [r for r in results if r.error]
+        store.finish_run(run_id, "partial" if failed else "ok", 0, [])
+    new = sum(r.new for r in results)
+    print(f"Collected {new} new posts from {len(results)} source(s).")
+    for result in failed:
+        print(f"SOURCE FAILED: {result.source}: {result.error}")
+    return EXIT_SOURCES_FAILED if failed else EXIT_OK
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from monitor.aggregate import aggregate_days
+    from monitor.classify import load_model
+    from monitor.pipeline import open_store, process, run_lock
+
+    config = _load(args)
+    model = load_model()
+    with run_lock(config.database), open_store(config) as store:
+        count, touched = process(config, store, model, args.progress)
+        aggregate_days(store, touched, config.timezone, model.version)
+    print(f"Processed {count} posts with {model.version}; {len(touched)} day(s) re-aggregated.")
+    return EXIT_OK
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from monitor.classify import load_model
+    from monitor.pipeline import default_digest_day, open_store
+    from monitor.report.digest import write_digest
+
+    config = _load(args)
+    day = args.date or default_digest_day(config)
+    with open_store(config) as store:
+        paths = write_digest(config, store, load_model(), day)
+    for path in paths:
+        print(f"Digest: {path}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+
+    folder = Path(args.dir)
+    for leftover in ("monitor.db", "monitor.db-wal", "monitor.db-shm"):
+        (folder / leftover).unlink(missing_ok=True)
+    if (folder / "reports").exists():
+        shutil.rmtree(folder / "reports")
+    config = example_config(folder)
+    config.database = folder / "monitor.db"
+    config.reports_dir = folder / "reports"
+    config.sources = [
+        SourceConfig(
+            name="demo",
+            type="replay",
+            region=config.default_region,
+            schedule="every 60m",
+        )
+    ]
+    report = run(config, command="demo", progress=args.progress)
+    with Store.open(config.database) as store:
+        complaints = store.db.execute(
+            "SELECT count(*), sum(agency_id != '') FROM analysis WHERE is_complaint = 1"
+        ).fetchone()
+    print(
+        f"Demo: {sum(s.new for s in report.sources)} invented posts over the last 30 days, "
+        f"{complaints[0]} classified as complaints, {complaints[1] or 0} tied to an agency."
+    )
+    print(f"Database: {config.database}")
+    print(f"Digest:   {report.digest_paths[0]}")
+    print("Open the digest in a browser; the plain-text version lies beside it.")
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from monitor.store import SCHEMA_VERSION, Store
+
+    config = _load(args)
+    problems = 0
+    print(f"config    ok      {config.path}")
+    for source in config.sources:
+        missing = [env for env in source.credentials.values() if not os.environ.get(env)]
+        state = "disabled" if not source.enabled else ("MISSING" if missing else "ok")
+        if source.enabled and missing:
+            problems += 1
+        detail = f"credentials not set: {', '.join(missing)}" if missing else source.type
+        print(f"source    {state:<7} {source.name}: {detail}")
+    if not config.database.exists():
+        print(f"database  new     {config.database} (created by the first run)")
+    else:
+        with Store.open(config.database) as store:
+            check = store.db.execute("PRAGMA integrity_check").fetchone()[0]
+            size = config.database.stat().st_size
+            state = "ok" if check == "ok" else "BROKEN"
+            problems += state != "ok"
+            print(
+                f"database  {state:<7} {config.database}: schema {store.schema_version}/"
+                f"{SCHEMA_VERSION}, {store.count_posts()} posts, {size / 1e6:.1f} MB, "
+                f"integrity {check}"
+            )
+            for health in store.source_health(""):
+                state = "FAILING" if health.last_error else "ok"
+                problems += bool(health.last_error)
+                last = health.last_success_at or "never"
+                print(
+                    f"last run  {state:<7} {health.source}: last success {last} {health.last_error}"
+                )
+    print("doctor: " + ("all good" if not problems else f"{problems} thing(s) need a person"))
+    return EXIT_OK if not problems else EXIT_SOURCES_FAILED
+
+
+def cmd_not_built(args: argparse.Namespace) -> int:
+    _stderr(f"monitor {args.command}: not built yet: {NOT_BUILT[args.command]}.")
+    return EXIT_NOT_BUILT
+
+
+# --- parser ---------------------------------------------------------------------------
+
+DESCRIPTION = """\
+Watch public-service complaints on Indonesian social media.
+
+Typical use:
+  monitor demo                         try it offline, no config needed
+  monitor init                         write monitor.toml (Kota Kupang example)
+  monitor doctor                       check config, credentials and database
+  monitor run                          collect, process and write the digest (for cron)
+"""
+
+EPILOG = """\
+exit codes: 0 ok, 1 some sources failed, 2 usage/config/database error,
+3 another run is in progress, 4 command not built yet.
+The config is --config PATH, else $MONITOR_CONFIG, else ./monitor.toml."""
+
+
+def _global_options(suppress: bool) -> argparse.ArgumentParser:
+    """Options accepted before and after the command name.
+
+    After it they default to SUPPRESS, so 'monitor --config X run' keeps X.
+    """
+
+    def default(value):
+        return argparse.SUPPRESS if suppress else value
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default(None),
+        help="config file (default: $MONITOR_CONFIG or ./monitor.toml)",
+    )
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        default=default(None),
+        help="database file, overriding the config's 'database'",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default(0),
+        help="more log output (-vv for debug)",
+    )
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default(False),
+        help="only errors and the final summary",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _global_options(suppress=True)
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_global_options(suppress=False)],
+    )
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, func, help: str, description: str = "") -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=help,
+            description=description or help,
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=EPILOG,
+        )
+        p.set_defaults(func=func)
+        return p
+
+    p = add(
+        "init",
+        cmd_init,
+        "write the documented example config",
+        "Write the documented Kota Kupang / NTT example config to PATH. Edit it,\n"
+        "enable the sources you have credentials for, then run 'monitor doctor'.",
+    )
+    p.add_argument(
+        "path",
+        nargs="?",
+        default=DEFAULT_CONFIG,
+        help="where to write it (default: monitor.toml)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    p = add(
+        "collect",
+        cmd_collect,
+        "fetch new posts from the sources",
+        "Fetch new posts from every enabled source (or only those named with\n"
+        "--source) and store them. A failing source is reported; the others go on.",
+    )
+    p.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="only this source (repeatable)",
+    )
+
+    add(
+        "process",
+        cmd_process,
+        "classify new posts and update the daily counts",
+        "Normalise, redact, classify and tie to an agency every post the current\n"
+        "model has not seen yet, then recompute the daily counts of the days touched.",
+    )
+
+    p = add(
+        "digest",
+        cmd_digest,
+        "write the daily digest",
+        "Write the digest for one day (default: yesterday, local time) to the\n"
+        "reports folder as HTML and plain text. Any past day can be re-created.",
+    )
+    p.add_argument(
+        "--date",
+        type=_parse_date,
+        metavar="YYYY-MM-DD",
+        help="the day (default: yesterday)",
+    )
+
+    p = add(
+        "run",
+        cmd_run,
+        "collect, process, aggregate and write the digest (for cron)",
+        "One full pass: collect from enabled sources, process new posts, update the\n"
+        "daily counts and write the digest. Safe to run from cron: a second run\n"
+        "while one is working exits at once with code 3.\n\n"
+        "crontab example (every morning 06:30 WITA on a server set to UTC):\n"
+        "  30 22 * * *  monitor --config /etc/monitor/monitor.toml run --quiet",
+    )
+    p.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="only this source (repeatable)",
+    )
+    p.add_argument(
+        "--date",
+        type=_parse_date,
+        metavar="YYYY-MM-DD",
+        help="digest day (default: yesterday)",
+    )
+
+    p = add(
+        "demo",
+        cmd_demo,
+        "run the whole pipeline offline on bundled invented posts",
+        "Replay 300+ invented posts about Kota Kupang agencies (last 30 days) through\n"
+        "the same pipeline as 'monitor run', into a fresh database in ./monitor-demo/,\n"
+        "and write the digest for yesterday. Needs no network and no config.",
+    )
+    p.add_argument(
+        "--dir",
+        default=DEMO_DIR,
+        help="folder for the demo database and reports (default: monitor-demo)",
+    )
+
+    add(
+        "doctor",
+        cmd_doctor,
+        "check config, credentials, database and last runs",
+        "Check the config, that enabled sources have their credentials in the\n"
+        "environment, the database's schema and integrity, and the last run of each\n"
+        "source. Exits 1 when something needs a person.",
+    )
+
+    for name, reason in NOT_BUILT.items():
+        add(name, cmd_not_built, f"(not built yet) {reason.split(' (')[0]}")
+    return parser
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = (
+        logging.ERROR
+        if args.quiet
+        else [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    )
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors: return, don't exit
+        return int(exc.code or 0)
+    _setup_logging(args)
+    args.progress = (lambda message: None) if args.quiet else _stderr
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        _stderr(f"monitor: config error: {exc}")
+        return EXIT_USAGE
+    except (UsageError, StoreError) as exc:
+        _stderr(f"monitor: {exc}")
+        return EXIT_USAGE
+    except RunLocked as exc:
+        _stderr(f"monitor: {exc}")
+        return EXIT_LOCKED

@@ -1,0 +1,106 @@
+"""Replay: posts from a JSON-lines file, through the same interface as live sources.
+
+Used by the offline demo (the bundled ``demo_posts.jsonl``) and for replaying
+exports. Each line is an object with ``id`` and ``text`` and either
+``created_at`` (ISO-8601; UTC when no offset is given) or ``days_ago`` plus
+``time`` ("HH:MM", local time), which places the post relative to the run, so
+the demo always shows the last 30 days. Optional: ``platform``, ``author``,
+``url``, ``lang``, ``reply_to``, ``repost_of``. The cursor is the number of
+lines already read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from monitor.clock import parse_iso
+from monitor.collectors import Batch, CollectContext, CollectorError
+from monitor.config import SourceConfig
+from monitor.records import Post
+
+BATCH_SIZE = 500
+DEMO_URL = "https://demo.invalid/{platform}/{id}"
+
+
+def bundled_demo_path() -> Path:
+    return Path(str(resources.files("monitor.data").joinpath("demo_posts.jsonl")))
+
+
+class ReplayCollector:
+    def __init__(self, source: SourceConfig, context: CollectContext):
+        self.source = source
+        self.context = context
+        self.path = Path(source.path) if source.path else bundled_demo_path()
+
+    def _created_at(self, record: dict) -> datetime:
+        if "created_at" in record:
+            return parse_iso(str(record["created_at"]))
+        zone = ZoneInfo(self.context.timezone)
+        today = self.context.now.astimezone(zone).date()
+        hour, minute = (int(part) for part in str(record["time"]).split(":"))
+        local = datetime(today.year, today.month, today.day, hour, minute, tzinfo=zone)
+        moment = local - timedelta(days=int(record["days_ago"]))
+        # A post "today" later than now would be in the future: keep it just before now.
+        return min(moment, self.context.now - timedelta(minutes=1))
+
+    def _post(self, record: dict) -> Post:
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        post_id, text = record.get("id"), record.get("text")
+        if not isinstance(post_id, str | int) or str(post_id) == "":
+            raise ValueError("missing 'id'")
+        if not isinstance(text, str):
+            raise ValueError("missing 'text'")
+        platform = str(record.get("platform") or "replay")
+        repost_of = record.get("repost_of") or ""
+        reply_to = record.get("reply_to") or ""
+        return Post(
+            source=self.source.name,
+            source_id=str(post_id),
+            text=text,
+            created_at=self._created_at(record),
+            url=str(record.get("url") or DEMO_URL.format(platform=platform, id=post_id)),
+            author_handle=str(record.get("author") or ""),
+            lang=str(record.get("lang") or "id"),
+            platform=platform,
+            region=self.source.region,
+            is_repost=bool(repost_of),
+            is_reply=bool(reply_to),
+            parent_source_id=str(repost_of or reply_to),
+            raw=record,
+        )
+
+    def fetch(self, cursor: str | None) -> Iterator[Batch]:
+        start = int(cursor) if cursor and cursor.isdigit() else 0
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise CollectorError(f"cannot read replay file {self.path}: {exc.strerror}") from None
+        with handle:
+            posts: list[Post] = []
+            rejected: list[str] = []
+            line_number = 0
+            for line_number, raw_line in enumerate(handle, start=1):
+                if line_number <= start or not raw_line.strip():
+                    continue
+                try:
+                    record = json.loads(raw_line.decode("utf-8"))
+                    posts.append(self._post(record))
+                except (
+                    UnicodeDecodeError,
+                    json.JSONDecodeError,
+                    ValueError,
+                    KeyError,
+                    TypeError,
+                ) as exc:
+                    rejected.append(f"{self.path.name}:{line_number}: {exc}")
+                if len(posts) + len(rejected) >= BATCH_SIZE:
+                    yield Batch(posts, str(line_number), rejected)
+                    posts, rejected = [], []
+            if posts or rejected or line_number > start:
+                yield Batch(posts, str(max(line_number, start)), rejected)

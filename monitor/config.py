@@ -1,0 +1,423 @@
+"""Load and validate the TOML configuration into typed records.
+
+Every problem is collected and reported at once, each naming its key and what
+is allowed, e.g. ``sources[2].type: 'twiter' is not one of x, mastodon, ...``.
+Secrets never live in the file: it names the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.clock import DEFAULT_TIMEZONE
+from monitor.labels import SECTORS
+
+SOURCE_TYPES = ("x", "mastodon", "bluesky", "youtube", "rss", "file_import", "replay")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+INTERVAL = re.compile(r"^every\s+(\d+)\s*([mh])$")
+CRON_FIELD = re.compile(r"^[0-9*/,\-a-zA-Z]+$")
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str], path: Path | None = None):
+        self.problems = problems
+        self.path = path
+        where = f" in {path}" if path else ""
+        super().__init__(f"{len(problems)} problem(s){where}:\n  " + "\n  ".join(problems))
+
+
+@dataclass
+class SmtpConfig:
+    host: str = ""
+    port: int = 587
+    starttls: bool = True
+    username_env: str = ""
+    password_env: str = ""
+    sender: str = ""
+
+
+@dataclass
+class DigestConfig:
+    recipients: list[str] = field(default_factory=list)
+    send_time: str = "07:00"
+    language: str = "id"
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+
+@dataclass
+class PrivacyConfig:
+    raw_retention_days: int = 30
+    pseudonym_key_env: str = "MONITOR_PSEUDONYM_KEY"
+    show_author_handles: bool = False
+
+
+@dataclass
+class RegionConfig:
+    id: str
+    name: str
+    places: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AgencyConfig:
+    id: str
+    name: str
+    sector: str
+    region: str
+    short_name: str = ""
+    aliases: list[str] = field(default_factory=list)
+    handles: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
+
+
+@dataclass
+class SourceConfig:
+    name: str
+    type: str
+    enabled: bool = True
+    schedule: str = "every 60m"
+    region: str = ""
+    queries: list[str] = field(default_factory=list)
+    base_url: str = ""
+    credentials: dict[str, str] = field(default_factory=dict)
+    path: str = ""  # replay / file_import: a file to read (relative to the config folder)
+
+
+@dataclass
+class Config:
+    database: Path
+    reports_dir: Path
+    timezone: str = DEFAULT_TIMEZONE
+    default_region: str = ""
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    regions: list[RegionConfig] = field(default_factory=list)
+    agencies: list[AgencyConfig] = field(default_factory=list)
+    sources: list[SourceConfig] = field(default_factory=list)
+    path: Path | None = None  # the file it was read from, if any
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "(none configured)"
+        raise ConfigError([f"sources: no source named '{name}'; configured: {known}"], self.path)
+
+    def agency(self, agency_id: str) -> AgencyConfig | None:
+        for agency in self.agencies:
+            if agency.id == agency_id:
+                return agency
+        return None
+
+
+# --- validation machinery -------------------------------------------------------------
+
+Check = Callable[[Any], str | None]  # returns a problem description or None
+
+
+@dataclass
+class Key:
+    kind: type | str  # str, int, bool, "list[str]", "dict[str,str]", "table"
+    default: Any = None
+    required: bool = False
+    check: Check | None = None
+
+
+def _type_ok(value: Any, kind: type | str) -> bool:
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "dict[str,str]":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "table":
+        return isinstance(value, dict)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _kind_name(kind: type | str) -> str:
+    names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+    if isinstance(kind, type):
+        return names.get(kind, kind.__name__)
+    return {
+        "list[str]": "a list of strings",
+        "dict[str,str]": "a table of strings",
+    }.get(kind, "a table")
+
+
+def _read_section(
+    data: Any, spec: dict[str, Key], where: str, problems: list[str]
+) -> dict[str, Any]:
+    """Values for every key in ``spec``; problems for unknown, missing or wrong ones."""
+    prefix = f"{where}." if where else ""
+    if not isinstance(data, dict):
+        problems.append(f"{where}: must be a table, got {type(data).__name__}")
+        data = {}
+    for key in data:
+        if key not in spec:
+            hint = difflib.get_close_matches(key, spec.keys(), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            allowed = ", ".join(spec)
+            problems.append(f"{prefix}{key}: unknown key{suggestion}; allowed: {allowed}")
+    values: dict[str, Any] = {}
+    for key, rule in spec.items():
+        if key not in data:
+            if rule.required:
+                problems.append(f"{prefix}{key}: required, {_kind_name(rule.kind)}")
+            values[key] = rule.default() if callable(rule.default) else rule.default
+            continue
+        value = data[key]
+        if not _type_ok(value, rule.kind):
+            problems.append(f"{prefix}{key}: must be {_kind_name(rule.kind)}, got {value!r:.60}")
+            values[key] = rule.default() if callable(rule.default) else rule.default
+            continue
+        if rule.check and (problem := rule.check(value)):
+            problems.append(f"{prefix}{key}: {problem}")
+        values[key] = value
+    return values
+
+
+def _one_of(choices: tuple[str, ...] | list[str]) -> Check:
+    def check(value: str) -> str | None:
+        if value in choices:
+            return None
+        hint = difflib.get_close_matches(value, list(choices), n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        return f"'{value}' is not one of {', '.join(choices)}{suggestion}"
+
+    return check
+
+
+def _env_name(value: str) -> str | None:
+    if value == "" or ENV_NAME.match(value):
+        return None
+    return (
+        f"'{value:.12}…' is not an environment variable NAME (A-Z, 0-9, _); put the secret "
+        "in the environment and its name here"
+    )
+
+
+def _env_names(value: dict[str, str]) -> str | None:
+    for name, env in value.items():
+        if problem := _env_name(env):
+            return f"{name}: {problem}"
+    return None
+
+
+def _slug(value: str) -> str | None:
+    return None if SLUG.match(value) else f"'{value}' must be lower-case letters, digits and -"
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"'{value}' is not an IANA time zone name such as Asia/Makassar"
+    return None
+
+
+def _schedule(value: str) -> str | None:
+    if INTERVAL.match(value.strip()):
+        minutes = parse_interval_minutes(value)
+        return None if minutes and minutes > 0 else "the interval must be at least 1 minute"
+    fields = value.split()
+    if len(fields) == 5 and all(CRON_FIELD.match(f) for f in fields):
+        return None
+    return f"'{value}' is neither 'every N m', 'every N h' nor a 5-field cron expression"
+
+
+def _non_negative(value: int) -> str | None:
+    return None if value >= 0 else f"{value} must be 0 or more"
+
+
+def _port(value: int) -> str | None:
+    return None if 0 < value < 65536 else f"{value} is not a TCP port (1-65535)"
+
+
+def _hhmm(value: str) -> str | None:
+    return None if HHMM.match(value) else f"'{value}' must be a time HH:MM, e.g. 07:00"
+
+
+def _emails(value: list[str]) -> str | None:
+    bad = [v for v in value if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", v)]
+    return f"not e-mail addresses: {', '.join(bad)}" if bad else None
+
+
+def parse_interval_minutes(schedule: str) -> int | None:
+    """Minutes of an 'every N m/h' schedule, None for a cron expression."""
+    match = INTERVAL.match(schedule.strip())
+    if not match:
+        return None
+    number, unit = int(match.group(1)), match.group(2)
+    return number * 60 if unit == "h" else number
+
+
+TOP = {
+    "database": Key(str, "monitor.db"),
+    "reports_dir": Key(str, "reports"),
+    "timezone": Key(str, DEFAULT_TIMEZONE, check=_timezone),
+    "default_region": Key(str, ""),
+    "privacy": Key("table", dict),
+    "digest": Key("table", dict),
+    "regions": Key(list, list),
+    "agencies": Key(list, list),
+    "sources": Key(list, list),
+}
+PRIVACY = {
+    "raw_retention_days": Key(int, 30, check=_non_negative),
+    "pseudonym_key_env": Key(str, "MONITOR_PSEUDONYM_KEY", check=_env_name),
+    "show_author_handles": Key(bool, False),
+}
+DIGEST = {
+    "recipients": Key("list[str]", list, check=_emails),
+    "send_time": Key(str, "07:00", check=_hhmm),
+    "language": Key(str, "id", check=_one_of(("id",))),
+    "smtp": Key("table", dict),
+}
+SMTP = {
+    "host": Key(str, ""),
+    "port": Key(int, 587, check=_port),
+    "starttls": Key(bool, True),
+    "username_env": Key(str, "", check=_env_name),
+    "password_env": Key(str, "", check=_env_name),
+    "sender": Key(str, ""),
+}
+REGION = {
+    "id": Key(str, "", required=True, check=_slug),
+    "name": Key(str, "", required=True),
+    "places": Key("list[str]", list),
+}
+AGENCY = {
+    "id": Key(str, "", required=True, check=_slug),
+    "name": Key(str, "", required=True),
+    "short_name": Key(str, ""),
+    "sector": Key(str, "lainnya", required=True, check=_one_of(tuple(SECTORS))),
+    "region": Key(str, "", required=True),
+    "aliases": Key("list[str]", list),
+    "handles": Key("list[str]", list),
+    "hashtags": Key("list[str]", list),
+}
+SOURCE = {
+    "name": Key(str, "", required=True, check=_slug),
+    "type": Key(str, "", required=True, check=_one_of(SOURCE_TYPES)),
+    "enabled": Key(bool, True),
+    "schedule": Key(str, "every 60m", check=_schedule),
+    "region": Key(str, ""),
+    "queries": Key("list[str]", list),
+    "base_url": Key(str, ""),
+    "credentials": Key("dict[str,str]", dict, check=_env_names),
+    "path": Key(str, ""),
+}
+
+
+def _unique(items: list[Any], attr: str, where: str, problems: list[str]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        value = getattr(item, attr)
+        if value and value in seen:
+            problems.append(f"{where}[{index}].{attr}: '{value}' is used twice")
+        seen.add(value)
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Config:
+    """Validate parsed TOML and build the typed config; raise ConfigError listing all problems."""
+    problems: list[str] = []
+    top = _read_section(data, TOP, "", problems)
+    privacy = PrivacyConfig(**_read_section(top["privacy"], PRIVACY, "privacy", problems))
+    digest_values = _read_section(top["digest"], DIGEST, "digest", problems)
+    smtp = SmtpConfig(**_read_section(digest_values.pop("smtp"), SMTP, "digest.smtp", problems))
+    digest = DigestConfig(**digest_values, smtp=smtp)
+
+    def tables(key: str, spec: dict[str, Key], record: type) -> list[Any]:
+        built = []
+        for index, item in enumerate(top[key]):
+            built.append(record(**_read_section(item, spec, f"{key}[{index}]", problems)))
+        return built
+
+    regions = tables("regions", REGION, RegionConfig)
+    agencies = tables("agencies", AGENCY, AgencyConfig)
+    sources = tables("sources", SOURCE, SourceConfig)
+    _unique(regions, "id", "regions", problems)
+    _unique(agencies, "id", "agencies", problems)
+    _unique(sources, "name", "sources", problems)
+
+    region_ids = [r.id for r in regions]
+    if region_ids:
+        region_check = _one_of(region_ids)
+        for where, items in (("agencies", agencies), ("sources", sources)):
+            for index, item in enumerate(items):
+                if item.region and (problem := region_check(item.region)):
+                    problems.append(f"{where}[{index}].region: {problem}")
+        if top["default_region"] and (problem := region_check(top["default_region"])):
+            problems.append(f"default_region: {problem}")
+    if digest.recipients and not smtp.host:
+        problems.append("digest.smtp.host: required when digest.recipients is not empty")
+
+    if problems:
+        raise ConfigError(problems, path)
+    for source in sources:
+        if source.path:
+            source.path = str(_resolve(base_dir, source.path))
+    return Config(
+        database=_resolve(base_dir, top["database"]),
+        reports_dir=_resolve(base_dir, top["reports_dir"]),
+        timezone=top["timezone"],
+        default_region=top["default_region"],
+        privacy=privacy,
+        digest=digest,
+        regions=regions,
+        agencies=agencies,
+        sources=sources,
+        path=path,
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file. Raises ConfigError with every problem found."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: no such file; create one with 'monitor init {path}'"], path
+        ) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.strerror})"], path) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"], path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"], path) from None
+    return config_from_dict(data, path.resolve().parent, path)
+
+
+def example_config_text() -> str:
+    """The documented Kota Kupang / NTT example that ships with the package."""
+    return resources.files("monitor.data").joinpath("example_config.toml").read_text("utf-8")
+
+
+def example_config(base_dir: Path) -> Config:
+    """The shipped example, with its relative paths resolved against ``base_dir``."""
+    return config_from_dict(tomllib.loads(example_config_text()), base_dir)

@@ -1,0 +1,189 @@
+"""One run: collect -> store -> understand -> aggregate -> report, with a run record.
+
+The CLI and the scheduler call these same functions. Progress goes to the
+``progress`` callback (the CLI prints it; tests collect it).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+from monitor.agencies import Gazetteer
+from monitor.aggregate import aggregate_days, days_of
+from monitor.classify import load_model
+from monitor.clock import local_date, utc_now
+from monitor.collectors import CollectContext, CollectorError, build_collector
+from monitor.config import Config, SourceConfig
+from monitor.records import Post, RunReport, SourceRun
+from monitor.report.digest import write_digest
+from monitor.store import Store
+from monitor.text.redact import pseudonymise, redact
+from monitor.understand import Model, understand
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+class RunLocked(Exception):
+    """Another run holds the lock on this database."""
+
+
+@contextmanager
+def run_lock(database: Path) -> Iterator[None]:
+    """An exclusive, non-blocking lock next to the database.
+
+    The kernel drops a flock when its process dies, so a run killed with SIGKILL
+    leaves nothing that blocks the next one.
+    """
+    lock_path = Path(f"{database}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunLocked(
+                f"another monitor run (pid {holder}) is working on {database}; "
+                "this one stops without touching anything"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def open_store(config: Config) -> Store:
+    """Open the configured database and mirror the config's agencies into it."""
+    store = Store.open(config.database)
+    store.sync_agencies(config.agencies)
+    return store
+
+
+def pseudonym_key(config: Config, store: Store) -> bytes:
+    """The key for author pseudonyms: from the environment, else a per-database secret."""
+    from_env = os.environ.get(config.privacy.pseudonym_key_env, "")
+    return (from_env or store.secret("pseudonym_key")).encode()
+
+
+def collect(
+    config: Config,
+    store: Store,
+    run_id: int,
+    sources: list[SourceConfig] | None = None,
+    progress: Progress = _quiet,
+) -> list[SourceRun]:
+    """Fetch every given source (default: the enabled ones); one failing never stops the rest."""
+    chosen = sources if sources is not None else [s for s in config.sources if s.enabled]
+    context = CollectContext(now=utc_now(), timezone=config.timezone)
+    key = pseudonym_key(config, store)
+    keep_raw = config.privacy.raw_retention_days > 0
+
+    def author_key(post: Post) -> str:
+        return pseudonymise(key, post.platform or post.source, post.author_id or post.author_handle)
+
+    results = []
+    for source in chosen:
+        result = SourceRun(source.name)
+        started = time.monotonic()
+        try:
+            collector = build_collector(source, context)
+            for batch in collector.fetch(store.get_cursor(source.name)):
+                new, duplicates = store.add_posts(
+                    batch.posts,
+                    display_text=redact,
+                    author_key=author_key,
+                    keep_raw=keep_raw,
+                    cursor=(source.name, batch.cursor) if batch.cursor is not None else None,
+                )
+                result.fetched += len(batch.posts) + len(batch.rejected)
+                result.new += new
+                result.duplicates += duplicates
+                result.rejected += len(batch.rejected)
+                result.rejections.extend(batch.rejected)
+                for reason in batch.rejected:
+                    log.warning("source %s rejected a record: %s", source.name, reason)
+        except CollectorError as exc:
+            result.error = str(exc)
+        except Exception as exc:  # a broken collector must not stop the other sources
+            log.exception("source %s failed", source.name)
+            result.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        result.duration_s = time.monotonic() - started
+        store.record_source_run(run_id, result)
+        status = f"GAGAL: {result.error}" if result.error else "ok"
+        progress(
+            f"sumber {source.name}: {result.fetched} diambil, {result.new} baru, "
+            f"{result.duplicates} duplikat, {result.rejected} ditolak ({status})"
+        )
+        results.append(result)
+    return results
+
+
+def process(
+    config: Config,
+    store: Store,
+    model: Model,
+    progress: Progress = _quiet,
+    batch_size: int = 1000,
+) -> tuple[int, set[date]]:
+    """Understand every post the model has not seen yet; returns (count, local days touched)."""
+    gazetteer = Gazetteer(config.agencies, config.regions, config.default_region)
+    done = 0
+    touched: set[date] = set()
+    for batch in store.posts_to_process(model.version, batch_size):
+        created = store.save_analyses(understand(post, model, gazetteer) for post in batch)
+        touched |= days_of(created, config.timezone)
+        done += len(batch)
+        progress(f"diproses: {done} posting")
+    return done, touched
+
+
+def default_digest_day(config: Config) -> date:
+    """Yesterday in local time: the last complete day when the morning run happens."""
+    return local_date(utc_now(), config.timezone) - timedelta(days=1)
+
+
+def run(
+    config: Config,
+    command: str = "run",
+    sources: list[SourceConfig] | None = None,
+    digest_day: date | None = None,
+    progress: Progress = _quiet,
+) -> RunReport:
+    """The cron entry point: collect, process, aggregate and write the digest."""
+    with run_lock(config.database), open_store(config) as store:
+        model = load_model()
+        run_id = store.start_run(command)
+        report = RunReport(run_id=run_id, command=command)
+        status = "failed"
+        try:
+            report.sources = collect(config, store, run_id, sources, progress)
+            report.processed, touched = process(config, store, model, progress)
+            report.days_aggregated = [
+                d.isoformat()
+                for d in aggregate_days(store, touched, config.timezone, model.version)
+            ]
+            day = digest_day or default_digest_day(config)
+            report.digest_paths = [str(p) for p in write_digest(config, store, model, day)]
+            status = "partial" if report.failed_sources else "ok"
+        except Exception as exc:
+            report.errors.append(f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            store.finish_run(run_id, status, report.processed, report.errors)
+        return report

@@ -1,0 +1,1 @@
+"""What people read: the daily digest (and, later, agency trend pages)."""

@@ -1,0 +1,546 @@
+"""The SQLite store (through sqlite-utils): schema, migrations, writes and report queries.
+
+Times are stored as UTC ISO-8601 text ('2026-11-21T08:15:00Z'), which sorts and
+compares correctly as text. Every write is one transaction; a post is stored at
+most once per (source, source_id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from monitor.clock import parse_iso, to_iso, utc_now
+from monitor.records import Analysis, Post, SourceRun, StoredPost
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The database cannot be used as it is; the message says why and what to do."""
+
+
+# --- migrations -----------------------------------------------------------------------
+# Append only: each function moves the schema one version up. Never edit a released one.
+
+
+def _v1_initial(db: Database) -> None:
+    for statement in (
+        """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+        """CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            platform TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL DEFAULT '',
+            author_key TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            text_display TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT '',
+            region TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            collected_at TEXT NOT NULL,
+            is_repost INTEGER NOT NULL DEFAULT 0,
+            is_reply INTEGER NOT NULL DEFAULT 0,
+            is_quote INTEGER NOT NULL DEFAULT 0,
+            parent_source_id TEXT NOT NULL DEFAULT '',
+            raw TEXT,
+            UNIQUE (source, source_id)
+        )""",
+        "CREATE INDEX posts_created_at ON posts (created_at)",
+        """CREATE TABLE analysis (
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            model_version TEXT NOT NULL,
+            is_complaint INTEGER NOT NULL,
+            complaint_score REAL NOT NULL,
+            sector TEXT NOT NULL,
+            sector_score REAL NOT NULL,
+            topics TEXT NOT NULL,
+            topic_scores TEXT NOT NULL,
+            agency_id TEXT NOT NULL,
+            agency_confidence REAL NOT NULL,
+            agency_evidence TEXT NOT NULL,
+            needs_review INTEGER NOT NULL,
+            processed_at TEXT NOT NULL,
+            PRIMARY KEY (post_id, model_version)
+        )""",
+        """CREATE TABLE agencies (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            short_name TEXT NOT NULL,
+            sector TEXT NOT NULL,
+            region TEXT NOT NULL,
+            aliases TEXT NOT NULL,
+            handles TEXT NOT NULL,
+            hashtags TEXT NOT NULL
+        )""",
+        """CREATE TABLE cursors (
+            source TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            command TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            processed INTEGER NOT NULL DEFAULT 0,
+            errors TEXT NOT NULL DEFAULT '[]'
+        )""",
+        """CREATE TABLE run_sources (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            source TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            fetched INTEGER NOT NULL,
+            new INTEGER NOT NULL,
+            duplicates INTEGER NOT NULL,
+            rejected INTEGER NOT NULL,
+            error TEXT NOT NULL,
+            duration_s REAL NOT NULL,
+            rejections TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (run_id, source)
+        )""",
+        """CREATE TABLE daily_counts (
+            day TEXT NOT NULL,
+            agency_id TEXT NOT NULL,
+            sector TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            posts INTEGER NOT NULL,
+            complaints INTEGER NOT NULL,
+            authors INTEGER NOT NULL,
+            model_version TEXT NOT NULL,
+            PRIMARY KEY (day, agency_id, sector, topic)
+        )""",
+        """CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            annotator TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )""",
+    ):
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Rejection reasons kept per source run: enough to show the operator, bounded in size.
+MAX_REJECTIONS_KEPT = 50
+
+
+@dataclass
+class SourceHealth:
+    source: str
+    last_run_at: str
+    last_success_at: str
+    last_error: str
+    new_in_window: int
+    errors_in_window: int
+
+
+class Store:
+    """One SQLite database file. Open with ``Store.open(path)``; close when done."""
+
+    def __init__(self, db: Database, path: Path):
+        self.db = db
+        self.path = path
+
+    # --- opening ----------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating if needed) and migrate to the current schema."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            db = Database(conn)
+            db.enable_wal()
+            db.execute("PRAGMA foreign_keys = ON")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open database {path}: {exc}. Check that the folder exists and is "
+                "writable, or choose another path with --db or 'database' in the config."
+            ) from None
+        store = cls(db, path)
+        try:
+            store._migrate()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {version}, newer than this "
+                f"program's {SCHEMA_VERSION}. Upgrade monitor (pip install -U) or use "
+                "another database file; nothing was changed."
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            log.info("migrating %s to schema version %d", self.path, number)
+            try:
+                with self.db.atomic():
+                    MIGRATIONS[number - 1](self.db)
+                    # PRAGMA user_version takes no parameters; number is our own int.
+                    self.db.execute(f"PRAGMA user_version = {int(number)}")
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"cannot migrate database {self.path} to schema version {number}: {exc}"
+                ) from None
+
+    # --- meta -------------------------------------------------------------------------
+
+    def secret(self, key: str) -> str:
+        """A random per-database secret, created on first use (see privacy in README)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        if row:
+            return row[0]
+        value = secrets.token_hex(32)
+        with self.db.atomic():
+            self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [key, value])
+        return self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()[0]
+
+    # --- agencies ---------------------------------------------------------------------
+
+    def sync_agencies(self, agencies: Iterable[Any]) -> None:
+        """Make the agencies table mirror the config's gazetteer."""
+        rows = [
+            {
+                "id": a.id,
+                "name": a.name,
+                "short_name": a.short_name or a.name,
+                "sector": a.sector,
+                "region": a.region,
+                "aliases": json.dumps(a.aliases, ensure_ascii=False),
+                "handles": json.dumps(a.handles, ensure_ascii=False),
+                "hashtags": json.dumps(a.hashtags, ensure_ascii=False),
+            }
+            for a in agencies
+        ]
+        with self.db.atomic():
+            self.db.execute("DELETE FROM agencies")
+            if rows:
+                self.db.table("agencies").insert_all(rows)
+
+    def agency_names(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT id, short_name FROM agencies").fetchall())
+
+    # --- posts ------------------------------------------------------------------------
+
+    def add_posts(
+        self,
+        posts: Iterable[Post],
+        *,
+        display_text: Callable[[str], str],
+        author_key: Callable[[Post], str],
+        keep_raw: bool,
+        cursor: tuple[str, str] | None = None,
+    ) -> tuple[int, int]:
+        """Insert posts not yet stored and move the source's cursor, in one transaction.
+
+        Returns (new, duplicates). ``cursor`` is (source, value): it moves only if the
+        posts it covers are committed with it.
+        """
+        now = to_iso(utc_now())
+        rows = [
+            (
+                p.source,
+                p.source_id,
+                p.platform,
+                p.url,
+                author_key(p),
+                p.text,
+                display_text(p.text),
+                p.lang,
+                p.region,
+                to_iso(p.created_at),
+                now,
+                int(p.is_repost),
+                int(p.is_reply),
+                int(p.is_quote),
+                p.parent_source_id,
+                json.dumps(p.raw, ensure_ascii=False) if keep_raw and p.raw is not None else None,
+            )
+            for p in posts
+        ]
+        with self.db.atomic():
+            if cursor is not None:
+                self._set_cursor(*cursor)
+            if not rows:
+                return 0, 0
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                """INSERT OR IGNORE INTO posts (source, source_id, platform, url, author_key,
+                   text, text_display, lang, region, created_at, collected_at, is_repost,
+                   is_reply, is_quote, parent_source_id, raw)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows,
+            )
+            new = self.db.conn.total_changes - before
+        return new, len(rows) - new
+
+    def count_posts(self) -> int:
+        return self.db.execute("SELECT count(*) FROM posts").fetchone()[0]
+
+    def posts_to_process(
+        self, model_version: str, batch_size: int = 1000
+    ) -> Iterator[list[StoredPost]]:
+        """Batches of posts without an analysis by ``model_version``, oldest id first."""
+        last_id = 0
+        while True:
+            rows = self.db.execute(
+                """SELECT p.id, p.source, p.source_id, p.text, p.created_at, p.region, p.url,
+                          p.platform, p.is_repost
+                   FROM posts p
+                   WHERE p.id > ? AND NOT EXISTS (
+                       SELECT 1 FROM analysis a WHERE a.post_id = p.id AND a.model_version = ?)
+                   ORDER BY p.id LIMIT ?""",
+                [last_id, model_version, batch_size],
+            ).fetchall()
+            if not rows:
+                return
+            last_id = rows[-1][0]
+            yield [
+                StoredPost(
+                    id=r[0],
+                    source=r[1],
+                    source_id=r[2],
+                    text=r[3],
+                    created_at=parse_iso(r[4]),
+                    region=r[5],
+                    url=r[6],
+                    platform=r[7],
+                    is_repost=bool(r[8]),
+                )
+                for r in rows
+            ]
+
+    def save_analyses(self, analyses: Iterable[Analysis]) -> list[str]:
+        """Store analyses (replacing any for the same post and model version).
+
+        Returns the distinct UTC creation times' posts touched, as created_at strings,
+        so the caller can tell which days need re-aggregating.
+        """
+        now = to_iso(utc_now())
+        rows = [
+            (
+                a.post_id,
+                a.model_version,
+                int(a.is_complaint),
+                a.complaint_score,
+                a.sector,
+                a.sector_score,
+                json.dumps(a.topics),
+                json.dumps(a.topic_scores),
+                a.agency_id,
+                a.agency_confidence,
+                a.agency_evidence,
+                int(a.needs_review),
+                now,
+            )
+            for a in analyses
+        ]
+        if not rows:
+            return []
+        with self.db.atomic():
+            self.db.conn.executemany(
+                """INSERT OR REPLACE INTO analysis (post_id, model_version, is_complaint,
+                   complaint_score, sector, sector_score, topics, topic_scores, agency_id,
+                   agency_confidence, agency_evidence, needs_review, processed_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows,
+            )
+        ids = [r[0] for r in rows]
+        placeholders = ",".join("?" * len(ids))
+        return [
+            r[0]
+            for r in self.db.execute(
+                f"SELECT DISTINCT created_at FROM posts WHERE id IN ({placeholders})",
+                ids,
+            ).fetchall()
+        ]
+
+    # --- cursors ----------------------------------------------------------------------
+
+    def get_cursor(self, source: str) -> str | None:
+        row = self.db.execute("SELECT value FROM cursors WHERE source = ?", [source]).fetchone()
+        return row[0] if row else None
+
+    def set_cursor(self, source: str, value: str) -> None:
+        with self.db.atomic():
+            self._set_cursor(source, value)
+
+    def _set_cursor(self, source: str, value: str) -> None:
+        self.db.execute(
+            """INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT (source) DO UPDATE SET value = excluded.value,
+                   updated_at = excluded.updated_at""",
+            [source, value, to_iso(utc_now())],
+        )
+
+    # --- runs -------------------------------------------------------------------------
+
+    def start_run(self, command: str) -> int:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO runs (command, started_at) VALUES (?, ?)",
+                [command, to_iso(utc_now())],
+            )
+        return int(cursor.lastrowid)
+
+    def record_source_run(self, run_id: int, result: SourceRun) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                """INSERT OR REPLACE INTO run_sources (run_id, source, finished_at, fetched, new,
+                   duplicates, rejected, error, duration_s, rejections)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    run_id,
+                    result.source,
+                    to_iso(utc_now()),
+                    result.fetched,
+                    result.new,
+                    result.duplicates,
+                    result.rejected,
+                    result.error,
+                    round(result.duration_s, 3),
+                    json.dumps(result.rejections[:MAX_REJECTIONS_KEPT], ensure_ascii=False),
+                ],
+            )
+
+    def finish_run(self, run_id: int, status: str, processed: int, errors: list[str]) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                """UPDATE runs SET finished_at = ?, status = ?, processed = ?, errors = ?
+                   WHERE id = ?""",
+                [to_iso(utc_now()), status, processed, json.dumps(errors), run_id],
+            )
+
+    def source_health(self, since: str) -> list[SourceHealth]:
+        """Per source ever run: last run, last success, last error, and counts since ``since``."""
+        rows = self.db.execute(
+            """SELECT source,
+                      max(finished_at),
+                      max(CASE WHEN error = '' THEN finished_at END),
+                      (SELECT error FROM run_sources r2 WHERE r2.source = r.source
+                       ORDER BY finished_at DESC LIMIT 1),
+                      sum(CASE WHEN finished_at >= ? THEN new ELSE 0 END),
+                      sum(CASE WHEN finished_at >= ? AND error != '' THEN 1 ELSE 0 END)
+               FROM run_sources r GROUP BY source ORDER BY source""",
+            [since, since],
+        ).fetchall()
+        return [
+            SourceHealth(r[0], r[1] or "", r[2] or "", r[3] or "", r[4] or 0, r[5] or 0)
+            for r in rows
+        ]
+
+    # --- aggregates -------------------------------------------------------------------
+
+    def recompute_day(self, day: str, start: str, end: str, model_version: str) -> None:
+        """Replace the daily_counts rows of one local day from posts in [start, end).
+
+        Reposts are not counted as posts or complaints of their own (they amplify
+        the original); topic '' holds the all-topics total of each agency and sector.
+        """
+        params = {"model": model_version, "start": start, "end": end, "day": day}
+        window = """p.created_at >= :start AND p.created_at < :end AND p.is_repost = 0"""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM daily_counts WHERE day = :day", params)
+            self.db.execute(
+                f"""INSERT INTO daily_counts
+                    SELECT :day, a.agency_id, a.sector, '', count(*), sum(a.is_complaint),
+                           count(DISTINCT CASE WHEN a.is_complaint = 1 THEN p.author_key END),
+                           :model
+                    FROM posts p
+                    JOIN analysis a ON a.post_id = p.id AND a.model_version = :model
+                    WHERE {window}
+                    GROUP BY a.agency_id, a.sector""",
+                params,
+            )
+            self.db.execute(
+                f"""INSERT INTO daily_counts
+                    SELECT :day, a.agency_id, a.sector, t.value, count(*), count(*),
+                           count(DISTINCT p.author_key), :model
+                    FROM posts p
+                    JOIN analysis a ON a.post_id = p.id AND a.model_version = :model
+                    JOIN json_each(a.topics) t
+                    WHERE {window} AND a.is_complaint = 1
+                    GROUP BY a.agency_id, a.sector, t.value""",
+                params,
+            )
+
+    def totals_by_agency(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """Posts, complaints and authors per agency over local days [first_day, last_day]."""
+        return self.db.execute_returning_dicts(
+            """SELECT agency_id, sum(posts) AS posts, sum(complaints) AS complaints,
+                      sum(authors) AS authors
+               FROM daily_counts WHERE topic = '' AND day BETWEEN ? AND ?
+               GROUP BY agency_id ORDER BY complaints DESC, posts DESC""",
+            [first_day, last_day],
+        )
+
+    def topics_by_agency(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        return self.db.execute_returning_dicts(
+            """SELECT agency_id, topic, sum(complaints) AS complaints
+               FROM daily_counts WHERE topic != '' AND day BETWEEN ? AND ?
+               GROUP BY agency_id, topic ORDER BY agency_id, complaints DESC, topic""",
+            [first_day, last_day],
+        )
+
+    def complaint_examples(
+        self, start: str, end: str, model_version: str, per_agency: int = 3
+    ) -> list[dict[str, Any]]:
+        """The most certain complaints per agency in [start, end), each text shown once.
+
+        A text posted again (copy-paste, a repost) is shown once with how many times
+        it appeared in the window (``copies``).
+        """
+        rows = self.db.execute_returning_dicts(
+            """SELECT p.id, p.source, p.platform, p.url, p.created_at, p.text_display,
+                      p.is_repost, a.agency_id, a.sector, a.topics, a.complaint_score
+               FROM posts p JOIN analysis a ON a.post_id = p.id AND a.model_version = ?
+               WHERE p.created_at >= ? AND p.created_at < ? AND a.is_complaint = 1
+               ORDER BY a.agency_id, a.complaint_score DESC, p.created_at""",
+            [model_version, start, end],
+        )
+        chosen: dict[tuple[str, str], dict[str, Any]] = {}
+        shown_per_agency: dict[str, int] = {}
+        for row in rows:
+            key = (row["agency_id"], " ".join(row["text_display"].lower().split()))
+            if key in chosen:
+                chosen[key]["copies"] += 1
+                continue
+            if row["is_repost"] or shown_per_agency.get(row["agency_id"], 0) >= per_agency:
+                continue
+            shown_per_agency[row["agency_id"]] = shown_per_agency.get(row["agency_id"], 0) + 1
+            row["topics"] = json.loads(row["topics"])
+            row["copies"] = 1
+            chosen[key] = row
+        return list(chosen.values())

@@ -1,0 +1,56 @@
+"""Personal data removal for anything shown or reported, and author pseudonyms.
+
+NIK/KK numbers, phone numbers, e-mail addresses, bank accounts introduced as
+such and vehicle plates become placeholders. Dates, times, money, counts and
+RT/RW numbers stay, because they are what the complaint is about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+# Indonesian vehicle registration prefixes (region codes), e.g. DH = Kupang and Timor.
+_PLATE_PREFIXES = (
+    "A B D E F G H K L M N P R S T W Z AA AB AD AE AG BA BB BD BE BG BH BK BL BM BN BP "
+    "DA DB DD DE DG DH DK DL DM DN DR DT DW EA EB ED KB KH KT KU PA PB"
+).split()
+
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-zA-Z]{2,}")
+# 16 digits (NIK, KK), single spaces, dots or dashes allowed between digits.
+_NIK = re.compile(r"(?<![\d.\-])(?:\d[ .\-]?){15}\d(?![\d])")
+# Mobile numbers: +62 / 62 / 0, then 8xx and 6 to 10 more digits with separators.
+_PHONE = re.compile(r"(?<![\w+])(?:\+62|62|0)[ .\-]?8\d{1,2}(?:[ .\-]?\d){6,10}(?!\d)")
+# Fixed lines with an area code in brackets or followed by a separator: (0380) 821234.
+_LANDLINE = re.compile(r"(?<!\d)\(0\d{2,3}\)[ .\-]?\d{5,8}(?!\d)")
+_ACCOUNT = re.compile(
+    r"(?i)\b(no(?:mor)?\.?\s*rek(?:ening)?\.?|norek|rekening|rek\.)"
+    r"(\s*(?:[a-z]{2,10}\s*)?(?:a\.?n\.?\s*\w+\s*)?[:.]?\s*)"
+    r"(\d[\d .\-]{5,22}\d)"
+)
+_PLATE = re.compile(
+    r"\b(?:" + "|".join(_PLATE_PREFIXES) + r")\s?\d{1,4}\s?[A-Z]{1,3}\b"
+    r"|\b(?:" + "|".join(p.lower() for p in _PLATE_PREFIXES) + r")\s?\d{3,4}\s?[a-z]{2,3}\b"
+)
+
+PLACEHOLDERS = ("[NIK]", "[TELEPON]", "[EMAIL]", "[REKENING]", "[PLAT]")
+
+
+def redact(text: str) -> str:
+    """The text with personal data replaced by placeholders; safe to show and report."""
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = _ACCOUNT.sub(lambda m: f"{m.group(1)}{m.group(2)}[REKENING]", text)
+    text = _NIK.sub("[NIK]", text)
+    text = _PHONE.sub("[TELEPON]", text)
+    text = _LANDLINE.sub("[TELEPON]", text)
+    text = _PLATE.sub("[PLAT]", text)
+    return text
+
+
+def pseudonymise(key: bytes, platform: str, author: str) -> str:
+    """A stable pseudonym for an author: keyed hash, so handles cannot be looked up."""
+    if not author:
+        return ""
+    digest = hmac.new(key, f"{platform}:{author.lower()}".encode(), hashlib.sha256)
+    return "u_" + digest.hexdigest()[:20]

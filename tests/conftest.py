@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.config import example_config
+from monitor.records import Post
+from monitor.store import Store
+
+
+@pytest.fixture
+def config(tmp_path: Path):
+    """The shipped example config, rooted in a temporary folder, with no sources."""
+    cfg = example_config(tmp_path)
+    cfg.sources = []
+    return cfg
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store.open(tmp_path / "test.db") as opened:
+        yield opened
+
+
+def make_post(source_id: str, text: str = "ktp belum jadi", **fields) -> Post:
+    values = {
+        "source": "test",
+        "source_id": source_id,
+        "text": text,
+        "created_at": datetime(2026, 11, 20, 3, 0, tzinfo=UTC),
+        "platform": "x",
+        "author_handle": "someone",
+    }
+    values.update(fields)
+    return Post(**values)

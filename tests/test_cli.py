@@ -1,0 +1,148 @@
+"""The command layer: exit codes, messages, and config handling as a user meets them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import EXIT_LOCKED, EXIT_NOT_BUILT, EXIT_SOURCES_FAILED, EXIT_USAGE, main
+from monitor.config import example_config_text
+from monitor.pipeline import run_lock
+from monitor.store import Store
+
+
+def replay_config(tmp_path: Path, lines: list[dict], extra: str = "") -> Path:
+    """The shipped example config plus one replay source reading ``lines``."""
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        example_config_text()
+        + f'\n[[sources]]\nname = "replay-test"\ntype = "replay"\npath = "{posts.name}"\n'
+        + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+POSTS = [
+    {"id": "p1", "days_ago": 1, "time": "08:00", "text": "beta su antre dari pagi di capil kota kupang, sonde dilayani"},
+    {"id": "p2", "days_ago": 1, "time": "09:00", "text": "obat habis lagi di rsud sk lerik, antre apotek 3 jam"},
+    {"id": "p3", "days_ago": 2, "time": "10:00", "text": "Disdukcapil Kota Kupang buka layanan Sabtu"},
+]
+
+
+@pytest.mark.parametrize("command", ["schedule", "classify", "train", "evaluate", "import", "trend"])
+def test_commands_not_built_yet_say_so_and_fail(command, capsys):
+    assert main([command]) == EXIT_NOT_BUILT
+    assert "not built yet" in capsys.readouterr().err
+
+
+def test_missing_config_explains_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    assert main(["run"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "monitor init" in err and "monitor demo" in err
+
+
+def test_config_errors_exit_2_naming_the_key(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[[sources]]\nname = "s"\ntype = "twiter"\n', encoding="utf-8")
+    assert main(["--config", str(path), "run"]) == EXIT_USAGE
+    assert "sources[0].type: 'twiter' is not one of x, mastodon" in capsys.readouterr().err
+    assert not (tmp_path / "monitor.db").exists()  # nothing half-written
+
+
+def test_init_writes_the_example_and_refuses_to_overwrite(tmp_path, capsys):
+    target = tmp_path / "monitor.toml"
+    assert main(["init", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == example_config_text()
+    assert main(["init", str(target)]) == EXIT_USAGE
+    assert "--force" in capsys.readouterr().err
+
+
+def test_config_option_works_before_and_after_the_command(tmp_path):
+    path = replay_config(tmp_path, POSTS)
+    assert main(["--config", str(path), "collect", "-q"]) == 0
+    assert main(["collect", "--config", str(path), "-q"]) == 0
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert store.count_posts() == 3
+
+
+def test_db_option_overrides_the_config(tmp_path):
+    path = replay_config(tmp_path, POSTS)
+    other = tmp_path / "elsewhere" / "other.db"
+    assert main(["--config", str(path), "--db", str(other), "collect", "-q"]) == 0
+    assert other.exists() and not (tmp_path / "monitor.db").exists()
+
+
+def test_run_with_a_failing_source_stores_the_others_and_exits_1(tmp_path, capsys):
+    failing = '\n[[sources]]\nname = "x-test"\ntype = "x"\ncredentials = { bearer_token = "X_BEARER_TOKEN" }\n'
+    path = replay_config(tmp_path, POSTS, extra=failing)
+    assert main(["--config", str(path), "run", "-q"]) == EXIT_SOURCES_FAILED
+    out = capsys.readouterr().out
+    assert "SOURCE FAILED: x-test" in out
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert store.count_posts() == 3
+        rows = store.db.execute("SELECT source, new, error FROM run_sources ORDER BY source").fetchall()
+        assert rows[0][:2] == ("replay-test", 3) and rows[0][2] == ""
+        assert rows[1][0] == "x-test" and "not built yet" in rows[1][2]
+        assert store.db.execute("SELECT status FROM runs").fetchone()[0] == "partial"
+
+
+def test_second_run_while_one_holds_the_lock_exits_3(tmp_path, capsys):
+    path = replay_config(tmp_path, POSTS)
+    with run_lock(tmp_path / "monitor.db"):
+        assert main(["--config", str(path), "run", "-q"]) == EXIT_LOCKED
+    assert "another monitor run" in capsys.readouterr().err
+    assert not (tmp_path / "monitor.db").exists()
+    assert main(["--config", str(path), "run", "-q"]) == 0
+
+
+def test_run_twice_adds_nothing_the_second_time(tmp_path):
+    path = replay_config(tmp_path, POSTS)
+    assert main(["--config", str(path), "run", "-q"]) == 0
+    with Store.open(tmp_path / "monitor.db") as store:
+        counts = store.db.execute("SELECT * FROM daily_counts ORDER BY 1, 2, 3, 4").fetchall()
+    assert main(["--config", str(path), "run", "-q"]) == 0
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert store.count_posts() == 3
+        assert store.db.execute("SELECT count(*) FROM analysis").fetchone()[0] == 3
+        assert store.db.execute("SELECT * FROM daily_counts ORDER BY 1, 2, 3, 4").fetchall() == counts
+
+
+def test_broken_replay_lines_are_rejected_with_line_numbers(tmp_path):
+    path = replay_config(tmp_path, POSTS)
+    posts = tmp_path / "posts.jsonl"
+    posts.write_bytes(posts.read_bytes() + b'{"id": "p4"}\n\xff\xfe broken\n')
+    assert main(["--config", str(path), "collect", "-q"]) == 0
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert store.count_posts() == 3
+        fetched, rejected, reasons = store.db.execute(
+            "SELECT fetched, rejected, rejections FROM run_sources"
+        ).fetchone()
+    assert (fetched, rejected) == (5, 2)
+    assert "posts.jsonl:4: missing 'text'" in reasons
+    assert "posts.jsonl:5:" in reasons
+
+
+def test_digest_for_a_given_date(tmp_path, capsys):
+    path = replay_config(tmp_path, POSTS)
+    assert main(["--config", str(path), "run", "-q"]) == 0
+    assert main(["--config", str(path), "digest", "--date", "2026-01-15"]) == 0
+    assert (tmp_path / "reports" / "digest-2026-01-15.html").exists()
+    assert main(["--config", str(path), "digest", "--date", "15-01-2026"]) == EXIT_USAGE
+
+
+def test_doctor_reports_missing_credentials(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
+    failing = '\n[[sources]]\nname = "x-test"\ntype = "x"\ncredentials = { bearer_token = "X_BEARER_TOKEN" }\n'
+    path = replay_config(tmp_path, POSTS, extra=failing)
+    assert main(["--config", str(path), "doctor"]) == EXIT_SOURCES_FAILED
+    assert "credentials not set: X_BEARER_TOKEN" in capsys.readouterr().out
+    monkeypatch.setenv("X_BEARER_TOKEN", "t")
+    path.write_text(path.read_text().replace(failing, ""))
+    assert main(["--config", str(path), "doctor"]) == 0

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from monitor.store import SCHEMA_VERSION, Store, StoreError
+from monitor.text.redact import redact
+from tests.conftest import make_post
+
+
+def add(store, posts, cursor=None):
+    return store.add_posts(
+        posts,
+        display_text=redact,
+        author_key=lambda p: "k-" + p.author_handle,
+        keep_raw=True,
+        cursor=cursor,
+    )
+
+
+def test_new_database_is_migrated_to_current_schema(tmp_path):
+    with Store.open(tmp_path / "m.db") as store:
+        assert store.schema_version == SCHEMA_VERSION
+        tables = set(store.db.table_names())
+        assert {"posts", "analysis", "agencies", "cursors", "runs", "run_sources"} <= tables
+        assert {"daily_counts", "labels", "meta"} <= tables
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # reopening runs no migration twice
+    with Store.open(tmp_path / "m.db") as store:
+        assert store.schema_version == SCHEMA_VERSION
+
+
+def test_database_from_a_newer_version_is_refused_untouched(tmp_path):
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this program"):
+        Store.open(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def test_unwritable_path_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store.open(blocker / "sub" / "m.db")
+
+
+def test_a_post_is_never_stored_twice(store):
+    assert add(store, [make_post("1"), make_post("2")]) == (2, 0)
+    assert add(store, [make_post("2", text="different text, same id"), make_post("3")]) == (1, 1)
+    assert store.count_posts() == 3
+    text = store.db.execute("SELECT text FROM posts WHERE source_id = '2'").fetchone()[0]
+    assert text == "ktp belum jadi"  # the first version stays
+
+
+def test_same_id_from_another_source_is_another_post(store):
+    add(store, [make_post("1")])
+    assert add(store, [make_post("1", source="other")]) == (1, 0)
+
+
+def test_display_text_is_redacted_and_author_pseudonymised(store):
+    add(store, [make_post("1", text="hubungi 081234567890 ya", author_handle="nona")])
+    row = store.db.execute("SELECT text, text_display, author_key FROM posts").fetchone()
+    assert row == ("hubungi 081234567890 ya", "hubungi [TELEPON] ya", "k-nona")
+
+
+def test_cursor_moves_with_the_posts_and_not_without(store):
+    add(store, [make_post("1")], cursor=("test", "c1"))
+    assert store.get_cursor("test") == "c1"
+
+    def broken_author_key(post):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        store.add_posts(
+            [make_post("2")],
+            display_text=redact,
+            author_key=broken_author_key,
+            keep_raw=False,
+            cursor=("test", "c2"),
+        )
+    assert store.get_cursor("test") == "c1"
+    assert store.count_posts() == 1
+
+
+def test_failed_insert_rolls_back_cursor_too(store, monkeypatch):
+    add(store, [make_post("1")], cursor=("test", "c1"))
+    # a post whose created_at cannot be formatted fails inside the transaction
+    bad = make_post("2", created_at=None)
+    with pytest.raises(Exception):
+        add(store, [bad], cursor=("test", "c2"))
+    assert store.get_cursor("test") == "c1"
+
+
+def test_raw_payload_kept_only_when_allowed(store):
+    store.add_posts(
+        [make_post("1", raw={"a": 1})],
+        display_text=redact,
+        author_key=lambda p: "",
+        keep_raw=False,
+    )
+    assert store.db.execute("SELECT raw FROM posts").fetchone()[0] is None
+
+
+def test_per_database_secret_is_stable(store):
+    assert store.secret("k") == store.secret("k")
+    assert len(store.secret("k")) == 64
