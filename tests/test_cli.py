@@ -28,13 +28,30 @@ def replay_config(tmp_path: Path, lines: list[dict], extra: str = "") -> Path:
 
 
 POSTS = [
-    {"id": "p1", "days_ago": 1, "time": "08:00", "text": "beta su antre dari pagi di capil kota kupang, sonde dilayani"},
-    {"id": "p2", "days_ago": 1, "time": "09:00", "text": "obat habis lagi di rsud sk lerik, antre apotek 3 jam"},
-    {"id": "p3", "days_ago": 2, "time": "10:00", "text": "Disdukcapil Kota Kupang buka layanan Sabtu"},
+    {
+        "id": "p1",
+        "days_ago": 1,
+        "time": "08:00",
+        "text": "beta su antre dari pagi di capil kota kupang, sonde dilayani",
+    },
+    {
+        "id": "p2",
+        "days_ago": 1,
+        "time": "09:00",
+        "text": "obat habis lagi di rsud sk lerik, antre apotek 3 jam",
+    },
+    {
+        "id": "p3",
+        "days_ago": 2,
+        "time": "10:00",
+        "text": "Disdukcapil Kota Kupang buka layanan Sabtu",
+    },
 ]
 
 
-@pytest.mark.parametrize("command", ["schedule", "classify", "train", "evaluate", "import", "trend"])
+@pytest.mark.parametrize(
+    "command", ["schedule", "classify", "train", "evaluate", "import", "trend"]
+)
 def test_commands_not_built_yet_say_so_and_fail(command, capsys):
     assert main([command]) == EXIT_NOT_BUILT
     assert "not built yet" in capsys.readouterr().err
@@ -87,7 +104,9 @@ def test_run_with_a_failing_source_stores_the_others_and_exits_1(tmp_path, capsy
     assert "SOURCE FAILED: x-test" in out
     with Store.open(tmp_path / "monitor.db") as store:
         assert store.count_posts() == 3
-        rows = store.db.execute("SELECT source, new, error FROM run_sources ORDER BY source").fetchall()
+        rows = store.db.execute(
+            "SELECT source, new, error FROM run_sources ORDER BY source"
+        ).fetchall()
         assert rows[0][:2] == ("replay-test", 3) and rows[0][2] == ""
         assert rows[1][0] == "x-test" and "not built yet" in rows[1][2]
         assert store.db.execute("SELECT status FROM runs").fetchone()[0] == "partial"
@@ -111,7 +130,9 @@ def test_run_twice_adds_nothing_the_second_time(tmp_path):
     with Store.open(tmp_path / "monitor.db") as store:
         assert store.count_posts() == 3
         assert store.db.execute("SELECT count(*) FROM analysis").fetchone()[0] == 3
-        assert store.db.execute("SELECT * FROM daily_counts ORDER BY 1, 2, 3, 4").fetchall() == counts
+        assert (
+            store.db.execute("SELECT * FROM daily_counts ORDER BY 1, 2, 3, 4").fetchall() == counts
+        )
 
 
 def test_broken_replay_lines_are_rejected_with_line_numbers(tmp_path):

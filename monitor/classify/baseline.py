@@ -192,7 +192,8 @@ SECTOR_WORDS: dict[str, tuple[str, ...]] = {
 
 TOPIC_WORDS: dict[str, tuple[str, ...]] = {
     "penundaan": (
-        "belum jadi", "belum jadi-jadi",
+        "belum jadi",
+        "belum jadi-jadi",
         "belum keluar",
         "belum selesai",
         "belum cair",
@@ -226,6 +227,10 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "suap",
         "minta uang",
         "uang damai",
+        "uang percepatan",
+        "uang transport",
+        "tanpa kuitansi",
+        "urus cepat",
         "pungutan liar",
     ),
     "biaya": (
@@ -324,6 +329,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "dibedakan",
         "kenalan",
         "titipan",
+        "tidak adil",
     ),
 }
 
@@ -399,7 +405,7 @@ class KeywordBaseline:
         topic_scores = {t: round(min(1.0, 0.6 * len(h)), 2) for t, h in topic_hits.items() if h}
         cues = len(_phrase_hits(text, COMPLAINT_WORDS))
         against = len(_phrase_hits(text, NOT_COMPLAINT_WORDS))
-        raw = 0.3 * len(topic_scores) + 0.15 * min(cues, 3) - 0.35 * against
+        raw = 0.45 * min(len(topic_scores), 2) + 0.15 * min(cues, 3) - 0.4 * against
         score = round(max(0.0, min(1.0, raw)), 2)
         is_complaint = score >= 0.5
         sector_hits = {s: len(_phrase_hits(text, words)) for s, words in SECTOR_WORDS.items()}

@@ -22,6 +22,7 @@ from monitor.clock import parse_iso
 from monitor.collectors import Batch, CollectContext, CollectorError
 from monitor.config import SourceConfig
 from monitor.records import Post
+from monitor.text.html import html_to_text
 
 BATCH_SIZE = 500
 DEMO_URL = "https://demo.invalid/{platform}/{id}"
@@ -62,7 +63,7 @@ class ReplayCollector:
         return Post(
             source=self.source.name,
             source_id=str(post_id),
-            text=text,
+            text=html_to_text(text),
             created_at=self._created_at(record),
             url=str(record.get("url") or DEMO_URL.format(platform=platform, id=post_id)),
             author_handle=str(record.get("author") or ""),

@@ -6,12 +6,12 @@ dictionary lookup per token.
 
 from __future__ import annotations
 
-import html
 import re
 from functools import lru_cache
 from importlib import resources
 
-_TAG = re.compile(r"<[^>]{0,200}>")
+from monitor.text.html import html_to_text
+
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _ELONGATION = re.compile(r"([a-z])\1{2,}")
 _REDUPLICATION = re.compile(r"\b([a-z]{2,})2\b")
@@ -35,7 +35,7 @@ def slang_lexicon() -> dict[str, str]:
 
 def clean(text: str) -> str:
     """Lower-case plain text: HTML and URLs removed, elongation and reduplication folded."""
-    text = html.unescape(_TAG.sub(" ", text)).lower()
+    text = html_to_text(text).lower()
     text = _URL.sub(" ", text)
     text = _ELONGATION.sub(r"\1", text)
     text = _REDUPLICATION.sub(r"\1-\1", text)

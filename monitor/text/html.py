@@ -1,0 +1,25 @@
+"""Plain text from the HTML some APIs deliver (Mastodon content, RSS summaries, exports)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_BREAK = re.compile(r"(?i)<\s*(br|/p|/div|/li|/h\d)\s*/?\s*>")
+_TAG = re.compile(r"<[^<>]{0,500}>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def html_to_text(value: str) -> str:
+    """Tags removed (line breaks kept), entities decoded, white space tidied.
+
+    Text that merely looks like a tag after decoding (``&lt;script&gt;``) stays as
+    text: reports escape it when they show it.
+    """
+    if "<" not in value and "&" not in value:
+        return value.strip()
+    text = _TAG.sub(" ", _BREAK.sub("\n", value))
+    text = html.unescape(text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

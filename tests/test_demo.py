@@ -1,0 +1,101 @@
+"""`monitor demo` end to end, as a new user runs it, plus the bundled data it relies on."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from html.parser import HTMLParser
+
+from monitor.cli import main
+from monitor.collectors.replay import bundled_demo_path
+from monitor.config import example_config
+from monitor.labels import SECTORS, TOPICS
+
+
+class TagCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, list]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_demo_runs_offline_and_writes_a_digest(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    digest_path = re.search(r"Digest:\s+(\S+\.html)", out).group(1)
+    html = (tmp_path / digest_path).read_text(encoding="utf-8")
+    text = (tmp_path / digest_path.replace(".html", ".txt")).read_text(encoding="utf-8")
+
+    db = sqlite3.connect(tmp_path / "monitor-demo" / "monitor.db")
+    posts = db.execute("SELECT count(*) FROM posts").fetchone()[0]
+    lines = sum(1 for line in bundled_demo_path().open(encoding="utf-8") if line.strip())
+    assert posts == lines >= 300
+    assert db.execute("SELECT count(*) FROM analysis").fetchone()[0] == posts
+    days = db.execute("SELECT count(DISTINCT day) FROM daily_counts").fetchone()[0]
+    assert days >= 28  # spread over the last 30 days
+
+    # The story in the demo data: RSUD S.K. Lerik spikes yesterday, and the digest says so.
+    changes = html.split("Yang berubah")[1].split("Instansi menurut")[0]
+    assert "RSUD S.K. Lerik" in changes
+    assert "RSUD S.K. Lerik" in text
+    assert "Baseline kata kunci" in html  # the footer names the stand-in classifier
+
+    # Personal data never reaches the report; the placeholders do.
+    for report in (html, text):
+        assert not re.search(r"(?<!\d)\d{16}(?!\d)", report)
+        assert not re.search(
+            r"(?<![\w+])(?:\+62|62|0)8\d{8,11}", report.replace("-", "").replace(" ", "")
+        )
+        assert "@gmail.com" not in report
+
+    # HTML is well-formed enough for a mail client: no scripts, no event handlers.
+    parser = TagCollector()
+    parser.feed(html)
+    assert not [t for t, _ in parser.tags if t in ("script", "iframe", "object")]
+    assert not [a for _, attrs in parser.tags for a, _ in attrs if a.startswith("on")]
+
+
+def test_demo_twice_starts_fresh(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-q"]) == 0
+    first = (
+        sqlite3.connect(tmp_path / "monitor-demo" / "monitor.db")
+        .execute("SELECT count(*), sum(is_complaint) FROM analysis")
+        .fetchone()
+    )
+    assert main(["demo", "-q"]) == 0
+    second = (
+        sqlite3.connect(tmp_path / "monitor-demo" / "monitor.db")
+        .execute("SELECT count(*), sum(is_complaint) FROM analysis")
+        .fetchone()
+    )
+    assert first == second
+
+
+def test_bundled_demo_posts_are_valid(tmp_path):
+    agencies = {a.id for a in example_config(tmp_path).agencies}
+    seen: set[str] = set()
+    complaints = 0
+    for number, line in enumerate(bundled_demo_path().open(encoding="utf-8"), start=1):
+        post = json.loads(line)
+        where = f"demo_posts.jsonl:{number}"
+        assert post["id"] not in seen, where
+        for parent in (post.get("repost_of"), post.get("reply_to")):
+            assert parent is None or parent in seen, where
+        seen.add(post["id"])
+        assert 0 <= post["days_ago"] <= 29 and re.match(r"^\d\d:\d\d$", post["time"]), where
+        label = post["label"]
+        assert label["sector"] is None or label["sector"] in SECTORS, where
+        assert set(label["topics"]) <= set(TOPICS), where
+        assert label["agency"] is None or label["agency"] in agencies, where
+        assert label["is_complaint"] or not label["topics"], where
+        complaints += label["is_complaint"]
+    assert 0.5 <= complaints / len(seen) <= 0.75
