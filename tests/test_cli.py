@@ -27,6 +27,13 @@ def replay_config(tmp_path: Path, lines: list[dict], extra: str = "") -> Path:
     return path
 
 
+X_SOURCE = """
+[[sources]]
+name = "x-test"
+type = "x"
+credentials = { bearer_token = "X_BEARER_TOKEN" }
+"""
+
 POSTS = [
     {
         "id": "p1",
@@ -97,7 +104,7 @@ def test_db_option_overrides_the_config(tmp_path):
 
 
 def test_run_with_a_failing_source_stores_the_others_and_exits_1(tmp_path, capsys):
-    failing = '\n[[sources]]\nname = "x-test"\ntype = "x"\ncredentials = { bearer_token = "X_BEARER_TOKEN" }\n'
+    failing = X_SOURCE
     path = replay_config(tmp_path, POSTS, extra=failing)
     assert main(["--config", str(path), "run", "-q"]) == EXIT_SOURCES_FAILED
     out = capsys.readouterr().out
@@ -160,7 +167,7 @@ def test_digest_for_a_given_date(tmp_path, capsys):
 
 def test_doctor_reports_missing_credentials(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
-    failing = '\n[[sources]]\nname = "x-test"\ntype = "x"\ncredentials = { bearer_token = "X_BEARER_TOKEN" }\n'
+    failing = X_SOURCE
     path = replay_config(tmp_path, POSTS, extra=failing)
     assert main(["--config", str(path), "doctor"]) == EXIT_SOURCES_FAILED
     assert "credentials not set: X_BEARER_TOKEN" in capsys.readouterr().out

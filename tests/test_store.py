@@ -88,15 +88,6 @@ def test_cursor_moves_with_the_posts_and_not_without(store):
     assert store.count_posts() == 1
 
 
-def test_failed_insert_rolls_back_cursor_too(store, monkeypatch):
-    add(store, [make_post("1")], cursor=("test", "c1"))
-    # a post whose created_at cannot be formatted fails inside the transaction
-    bad = make_post("2", created_at=None)
-    with pytest.raises(Exception):
-        add(store, [bad], cursor=("test", "c2"))
-    assert store.get_cursor("test") == "c1"
-
-
 def test_raw_payload_kept_only_when_allowed(store):
     store.add_posts(
         [make_post("1", raw={"a": 1})],
