@@ -97,6 +97,31 @@ class SourceConfig:
     base_url: str = ""
     credentials: dict[str, str] = field(default_factory=dict)
     path: str = ""  # replay / file_import: a file to read (relative to the config folder)
+    options: dict[str, Any] = field(default_factory=dict)  # the keys only its type takes
+
+
+@dataclass
+class HttpConfig:
+    timeout_seconds: float = 20.0
+    retries: int = 3
+    max_wait_seconds: int = 60  # wait out a rate limit this short; stop the source if longer
+    contact: str = ""  # put in the User-Agent so API owners can reach the operator
+
+
+@dataclass
+class IngestConfig:
+    host: str = "127.0.0.1"
+    port: int = 8787
+    secret_env: str = "MONITOR_INGEST_SECRET"
+    max_body_bytes: int = 1_000_000
+    max_clock_skew_seconds: int = 300
+    source: str = "ingest"  # the source name posts pushed here are stored under
+
+
+@dataclass
+class ScheduleConfig:
+    process_every: str = "every 10m"
+    misfire_grace_seconds: int = 300
 
 
 @dataclass
@@ -110,6 +135,9 @@ class Config:
     regions: list[RegionConfig] = field(default_factory=list)
     agencies: list[AgencyConfig] = field(default_factory=list)
     sources: list[SourceConfig] = field(default_factory=list)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     path: Path | None = None  # the file it was read from, if any
 
     def source(self, name: str) -> SourceConfig:
@@ -148,11 +176,15 @@ def _type_ok(value: Any, kind: type | str) -> bool:
         return isinstance(value, dict)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind == (int, float):
+        return isinstance(value, int | float) and not isinstance(value, bool)
     return isinstance(value, kind)
 
 
 def _kind_name(kind: type | str) -> str:
     names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+    if kind == (int, float):
+        return "a number"
     if isinstance(kind, type):
         return names.get(kind, kind.__name__)
     return {
@@ -278,6 +310,9 @@ TOP = {
     "regions": Key(list, list),
     "agencies": Key(list, list),
     "sources": Key(list, list),
+    "http": Key("table", dict),
+    "ingest": Key("table", dict),
+    "schedule": Key("table", dict),
 }
 PRIVACY = {
     "raw_retention_days": Key(int, 30, check=_non_negative),
@@ -326,6 +361,73 @@ SOURCE = {
 }
 
 
+def _positive(value: int | float) -> str | None:
+    return None if value > 0 else f"{value} must be more than 0"
+
+
+HTTP = {
+    "timeout_seconds": Key((int, float), 20.0, check=_positive),
+    "retries": Key(int, 3, check=_non_negative),
+    "max_wait_seconds": Key(int, 60, check=_non_negative),
+    "contact": Key(str, ""),
+}
+INGEST = {
+    "host": Key(str, "127.0.0.1"),
+    "port": Key(int, 8787, check=_port),
+    "secret_env": Key(str, "MONITOR_INGEST_SECRET", check=_env_name),
+    "max_body_bytes": Key(int, 1_000_000, check=_positive),
+    "max_clock_skew_seconds": Key(int, 300, check=_positive),
+    "source": Key(str, "ingest", check=_slug),
+}
+SCHEDULE = {
+    "process_every": Key(str, "every 10m", check=_schedule),
+    "misfire_grace_seconds": Key(int, 300, check=_positive),
+}
+# Keys only a source of one type takes; their values land in SourceConfig.options.
+SOURCE_TYPE_KEYS: dict[str, dict[str, Key]] = {
+    "x": {
+        "max_posts_per_run": Key(int, 500, check=_positive),
+        "max_posts_per_month": Key(int, 10_000, check=_positive),
+        "exclude_retweets": Key(bool, False),
+        "lang": Key(str, "id"),
+    },
+    "mastodon": {
+        "max_pages": Key(int, 10, check=_positive),
+    },
+    "bluesky": {
+        "lang": Key(str, "id"),
+        "max_pages": Key(int, 10, check=_positive),
+    },
+    "youtube": {
+        "channels": Key("list[str]", list),
+        "max_videos_per_query": Key(int, 5, check=_positive),
+        "max_comment_pages": Key(int, 5, check=_positive),
+        "published_within_days": Key(int, 7, check=_positive),
+    },
+    "rss": {
+        "feeds": Key("list[str]", list),
+        "google_news": Key(bool, True),
+    },
+    "file_import": {
+        "format": Key(str, "csv", check=_one_of(("csv", "jsonl"))),
+        "columns": Key("dict[str,str]", dict),
+        "time_format": Key(str, ""),
+        "platform": Key(str, ""),
+        "encoding": Key(str, "utf-8"),
+        "delimiter": Key(str, ","),
+    },
+    "replay": {},
+}
+
+
+def _read_source(item: Any, where: str, problems: list[str]) -> SourceConfig:
+    source_type = item.get("type") if isinstance(item, dict) else None
+    own = SOURCE_TYPE_KEYS.get(source_type, {}) if isinstance(source_type, str) else {}
+    values = _read_section(item, SOURCE | own, where, problems)
+    options = {key: values.pop(key) for key in own}
+    return SourceConfig(**values, options=options)
+
+
 def _unique(items: list[Any], attr: str, where: str, problems: list[str]) -> None:
     seen: set[str] = set()
     for index, item in enumerate(items):
@@ -357,7 +459,13 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
 
     regions = tables("regions", REGION, RegionConfig)
     agencies = tables("agencies", AGENCY, AgencyConfig)
-    sources = tables("sources", SOURCE, SourceConfig)
+    sources = [
+        _read_source(item, f"sources[{index}]", problems)
+        for index, item in enumerate(top["sources"])
+    ]
+    http = HttpConfig(**_read_section(top["http"], HTTP, "http", problems))
+    ingest = IngestConfig(**_read_section(top["ingest"], INGEST, "ingest", problems))
+    schedule = ScheduleConfig(**_read_section(top["schedule"], SCHEDULE, "schedule", problems))
     _unique(regions, "id", "regions", problems)
     _unique(agencies, "id", "agencies", problems)
     _unique(sources, "name", "sources", problems)
@@ -389,6 +497,9 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
         regions=regions,
         agencies=agencies,
         sources=sources,
+        http=http,
+        ingest=ingest,
+        schedule=schedule,
         path=path,
     )
 

@@ -18,6 +18,8 @@ from monitor.text.redact import pseudonymise, redact
         ("email nona.tefa88@gmail.com pls", "email [EMAIL] pls"),
         ("no rek BRI 0123 4567 8901 234", "no rek BRI [REKENING]"),
         ("rekening: 1234567890", "rekening: [REKENING]"),
+        ("no rek BRI sy 4521-01-019876-53-2 ya", "no rek BRI sy [REKENING] ya"),
+        ("norek bca a.n. beta 0123456789", "norek bca a.n. beta [REKENING]"),
         ("motor DH 4321 KC ditilang", "motor [PLAT] ditilang"),
     ],
 )

@@ -26,7 +26,8 @@ _PHONE = re.compile(r"(?<![\w+])(?:\+62|62|0)[ .\-]?8\d{1,2}(?:[ .\-]?\d){6,10}(
 _LANDLINE = re.compile(r"(?<!\d)\(0\d{2,3}\)[ .\-]?\d{5,8}(?!\d)")
 _ACCOUNT = re.compile(
     r"(?i)\b(no(?:mor)?\.?\s*rek(?:ening)?\.?|norek|rekening|rek\.)"
-    r"(\s*(?:[a-z]{2,10}\s*)?(?:a\.?n\.?\s*\w+\s*)?[:.]?\s*)"
+    # up to three short words between: bank name, "sy", "a.n. nama"
+    r"(\s*(?:[a-z.]{1,12}\s+){0,3}[:.]?\s*)"
     r"(\d[\d .\-]{5,22}\d)"
 )
 _PLATE = re.compile(
