@@ -18,7 +18,7 @@ from pathlib import Path
 from monitor.agencies import Gazetteer
 from monitor.aggregate import aggregate_days, days_of
 from monitor.classify import load_model
-from monitor.clock import local_date, utc_now
+from monitor.clock import local_date, to_iso, utc_now
 from monitor.collectors import CollectContext, CollectorError, build_collector
 from monitor.config import Config, SourceConfig
 from monitor.records import Post, RunReport, SourceRun
@@ -87,10 +87,12 @@ def collect(
     run_id: int,
     sources: list[SourceConfig] | None = None,
     progress: Progress = _quiet,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[SourceRun]:
     """Fetch every given source (default: the enabled ones); one failing never stops the rest."""
     chosen = sources if sources is not None else [s for s in config.sources if s.enabled]
-    context = CollectContext(now=utc_now(), timezone=config.timezone)
+    now = utc_now()
+    month_start = to_iso(now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
     key = pseudonym_key(config, store)
     keep_raw = config.privacy.raw_retention_days > 0
 
@@ -101,6 +103,13 @@ def collect(
     for source in chosen:
         result = SourceRun(source.name)
         started = time.monotonic()
+        context = CollectContext(
+            now=now,
+            timezone=config.timezone,
+            http=config.http,
+            sleep=sleep,
+            fetched_this_month=store.fetched_since(source.name, month_start),
+        )
         try:
             collector = build_collector(source, context)
             for batch in collector.fetch(store.get_cursor(source.name)):

@@ -443,6 +443,15 @@ class Store:
                 [to_iso(utc_now()), status, processed, json.dumps(errors), run_id],
             )
 
+    def fetched_since(self, source: str, since: str) -> int:
+        """Records a source fetched in runs finished since ``since`` (for paid-read budgets)."""
+        row = self.db.execute(
+            """SELECT coalesce(sum(fetched), 0) FROM run_sources
+               WHERE source = ? AND finished_at >= ?""",
+            [source, since],
+        ).fetchone()
+        return int(row[0])
+
     def source_health(self, since: str) -> list[SourceHealth]:
         """Per source ever run: last run, last success, last error, and counts since ``since``."""
         rows = self.db.execute(

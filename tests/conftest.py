@@ -35,3 +35,27 @@ def make_post(source_id: str, text: str = "ktp belum jadi", **fields) -> Post:
     }
     values.update(fields)
     return Post(**values)
+
+
+@pytest.fixture
+def http_server():
+    from tests.httpserver import ScriptedServer
+
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+class SleepRecorder:
+    """Stands in for time.sleep in collectors: records the waits, waits for none."""
+
+    def __init__(self):
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleeps():
+    return SleepRecorder()

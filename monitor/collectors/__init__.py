@@ -9,12 +9,14 @@ module and one line in ``REGISTRY``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from monitor.config import SOURCE_TYPES, SourceConfig
+from monitor.config import SOURCE_TYPES, HttpConfig, SourceConfig
 from monitor.records import Post
 
 # config type -> "module:Class"; a type not listed here has no collector yet.
@@ -36,8 +38,30 @@ class Batch:
 
 @dataclass
 class CollectContext:
+    """What a collector may know of the world besides its own SourceConfig."""
+
     now: datetime  # UTC; the moment this run started
     timezone: str
+    http: HttpConfig = field(default_factory=HttpConfig)
+    sleep: Callable[[float], None] = time.sleep  # tests pass a recorder instead
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    fetched_this_month: int = 0  # records this source fetched in the current UTC month
+
+    def credential(self, source: SourceConfig, name: str) -> str:
+        """The secret named ``name`` in the source's credentials, from the environment."""
+        env = source.credentials.get(name)
+        if not env:
+            raise CollectorError(
+                f"source '{source.name}' needs credentials.{name}: add "
+                f'credentials = {{ {name} = "ENV_VAR_NAME" }} to it in the config'
+            )
+        value = self.environ.get(env, "")
+        if not value:
+            raise CollectorError(
+                f"source '{source.name}': environment variable {env} (credentials.{name}) "
+                "is not set"
+            )
+        return value
 
 
 class Collector(Protocol):
