@@ -59,3 +59,16 @@ class SleepRecorder:
 @pytest.fixture
 def sleeps():
     return SleepRecorder()
+
+
+def collect_once(config, source, sleeps=None, store_path=None):
+    """Run one source through the real pipeline.collect into a real SQLite file.
+
+    Returns (SourceRun, Store); the caller closes the store (or uses it in a `with`).
+    """
+    from monitor.pipeline import collect
+
+    store = Store.open(store_path or config.database)
+    run_id = store.start_run("test")
+    [result] = collect(config, store, run_id, [source], sleep=sleeps or (lambda seconds: None))
+    return result, store

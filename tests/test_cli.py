@@ -115,7 +115,7 @@ def test_run_with_a_failing_source_stores_the_others_and_exits_1(tmp_path, capsy
             "SELECT source, new, error FROM run_sources ORDER BY source"
         ).fetchall()
         assert rows[0][:2] == ("replay-test", 3) and rows[0][2] == ""
-        assert rows[1][0] == "x-test" and "not built yet" in rows[1][2]
+        assert rows[1][0] == "x-test" and rows[1][2]  # failed, with a reason
         assert store.db.execute("SELECT status FROM runs").fetchone()[0] == "partial"
 
 
