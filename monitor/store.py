@@ -167,7 +167,9 @@ class Store:
             conn = sqlite3.connect(str(path), timeout=30)
             conn.execute("PRAGMA busy_timeout = 30000")
             db = Database(conn)
-            db.enable_wal()
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version <= SCHEMA_VERSION:  # a newer file is refused below, unchanged
+                db.enable_wal()
             db.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(

@@ -174,3 +174,27 @@ def test_doctor_reports_missing_credentials(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("X_BEARER_TOKEN", "t")
     path.write_text(path.read_text().replace(failing, ""))
     assert main(["--config", str(path), "doctor"]) == 0
+
+
+def test_python_dash_m_monitor_works():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stdout.startswith("monitor ")
+
+
+def test_database_from_a_newer_version_exits_2_untouched(tmp_path, capsys):
+    import sqlite3
+
+    path = replay_config(tmp_path, POSTS)
+    db = tmp_path / "monitor.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    assert main(["--config", str(path), "run"]) == EXIT_USAGE
+    assert "newer than this program" in capsys.readouterr().err
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0

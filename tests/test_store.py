@@ -40,6 +40,7 @@ def test_database_from_a_newer_version_is_refused_untouched(tmp_path):
         Store.open(path)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # not switched to WAL
     assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
 
