@@ -24,7 +24,7 @@ from monitor.config import (
     example_config_text,
     load_config,
 )
-from monitor.pipeline import RunLocked, run
+from monitor.pipeline import RunLocked, collect_job, digest_job, process_job, run
 from monitor.store import StoreError
 
 EXIT_OK = 0
@@ -39,8 +39,6 @@ DEMO_DIR = "monitor-demo"
 log = logging.getLogger("monitor")
 
 NOT_BUILT = {
-    "schedule": "the long-running scheduler arrives with the collectors work (issue 3); "
-    "until then put 'monitor run' in cron",
     "classify": "batch classification arrives with the trained classifier (issue 5)",
     "train": "training arrives with the trained classifier (issue 5)",
     "evaluate": "evaluation arrives with the trained classifier (issue 5)",
@@ -132,47 +130,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from monitor.pipeline import collect, open_store, run_lock
-
     config = _load(args)
-    with run_lock(config.database), open_store(config) as store:
-        run_id = store.start_run("collect")
-        results = collect(
-            config, store, run_id, _chosen_sources(config, args.source), args.progress
-        )
-        failed = [r for r in results if r.error]
-        store.finish_run(run_id, "partial" if failed else "ok", 0, [])
-    new = sum(r.new for r in results)
-    print(f"Collected {new} new posts from {len(results)} source(s).")
+    results = collect_job(config, _chosen_sources(config, args.source), progress=args.progress)
+    failed = [r for r in results if r.error]
+    print(f"Collected {sum(r.new for r in results)} new posts from {len(results)} source(s).")
     for result in failed:
         print(f"SOURCE FAILED: {result.source}: {result.error}")
     return EXIT_SOURCES_FAILED if failed else EXIT_OK
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from monitor.aggregate import aggregate_days
-    from monitor.classify import load_model
-    from monitor.pipeline import open_store, process, run_lock
-
-    config = _load(args)
-    model = load_model()
-    with run_lock(config.database), open_store(config) as store:
-        count, touched = process(config, store, model, args.progress)
-        aggregate_days(store, touched, config.timezone, model.version)
-    print(f"Processed {count} posts with {model.version}; {len(touched)} day(s) re-aggregated.")
+    count, days = process_job(_load(args), progress=args.progress)
+    print(f"Processed {count} posts; {len(days)} day(s) re-aggregated.")
     return EXIT_OK
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from monitor.classify import load_model
-    from monitor.pipeline import default_digest_day, open_store
-    from monitor.report.digest import write_digest
-
-    config = _load(args)
-    day = args.date or default_digest_day(config)
-    with open_store(config) as store:
-        paths = write_digest(config, store, load_model(), day)
-    for path in paths:
+    for path in digest_job(_load(args), args.date):
         print(f"Digest: {path}")
     return EXIT_OK
 
@@ -246,6 +220,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 )
     print("doctor: " + ("all good" if not problems else f"{problems} thing(s) need a person"))
     return EXIT_OK if not problems else EXIT_SOURCES_FAILED
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from monitor.scheduler import Scheduler
+
+    Scheduler(_load(args), progress=args.progress).run_forever()
+    return EXIT_OK
 
 
 def cmd_not_built(args: argparse.Namespace) -> int:
@@ -406,6 +387,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=_parse_date,
         metavar="YYYY-MM-DD",
         help="digest day (default: yesterday)",
+    )
+
+    add(
+        "schedule",
+        cmd_schedule,
+        "run in the foreground, collecting and reporting on the config's schedule",
+        "The long-running mode: each enabled source runs on its own 'schedule',\n"
+        "processing every [schedule] process_every, the digest daily at\n"
+        "[digest] send_time (local time). Jobs run one at a time and never\n"
+        "overlap with a 'monitor run' from cron. A failing job is logged and\n"
+        "recorded; the scheduler keeps going. SIGTERM or Ctrl-C finishes the\n"
+        "current job and exits 0. For systemd, see README (Operations).",
     )
 
     p = add(

@@ -23,7 +23,7 @@ from monitor.labels import SECTORS
 SOURCE_TYPES = ("x", "mastodon", "bluesky", "youtube", "rss", "file_import", "replay")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-INTERVAL = re.compile(r"^every\s+(\d+)\s*([mh])$")
+INTERVAL = re.compile(r"^every\s+(\d+)\s*([smh])$")
 CRON_FIELD = re.compile(r"^[0-9*/,\-a-zA-Z]+$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -266,12 +266,15 @@ def _timezone(value: str) -> str | None:
 
 def _schedule(value: str) -> str | None:
     if INTERVAL.match(value.strip()):
-        minutes = parse_interval_minutes(value)
-        return None if minutes and minutes > 0 else "the interval must be at least 1 minute"
+        seconds = parse_interval_seconds(value)
+        return None if seconds and seconds > 0 else "the interval must be more than 0"
     fields = value.split()
     if len(fields) == 5 and all(CRON_FIELD.match(f) for f in fields):
         return None
-    return f"'{value}' is neither 'every N m', 'every N h' nor a 5-field cron expression"
+    return (
+        f"'{value}' is neither 'every N s', 'every N m', 'every N h' nor a 5-field cron "
+        "expression such as '*/30 * * * *'"
+    )
 
 
 def _non_negative(value: int) -> str | None:
@@ -291,13 +294,12 @@ def _emails(value: list[str]) -> str | None:
     return f"not e-mail addresses: {', '.join(bad)}" if bad else None
 
 
-def parse_interval_minutes(schedule: str) -> int | None:
-    """Minutes of an 'every N m/h' schedule, None for a cron expression."""
+def parse_interval_seconds(schedule: str) -> int | None:
+    """Seconds of an 'every N s/m/h' schedule; None for a cron expression."""
     match = INTERVAL.match(schedule.strip())
     if not match:
         return None
-    number, unit = int(match.group(1)), match.group(2)
-    return number * 60 if unit == "h" else number
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
 TOP = {

@@ -162,6 +162,50 @@ def process(
     return done, touched
 
 
+def collect_job(
+    config: Config,
+    sources: list[SourceConfig] | None = None,
+    command: str = "collect",
+    progress: Progress = _quiet,
+) -> list[SourceRun]:
+    """Collect only, under the run lock, with its own run record."""
+    with run_lock(config.database), open_store(config) as store:
+        run_id = store.start_run(command)
+        results: list[SourceRun] = []
+        status = "failed"
+        try:
+            results = collect(config, store, run_id, sources, progress)
+            status = "partial" if any(r.error for r in results) else "ok"
+        finally:
+            store.finish_run(
+                run_id, status, 0, [f"{r.source}: {r.error}" for r in results if r.error]
+            )
+        return results
+
+
+def process_job(
+    config: Config, command: str = "process", progress: Progress = _quiet
+) -> tuple[int, list[date]]:
+    """Process and re-aggregate, under the run lock, with its own run record."""
+    model = load_model()
+    with run_lock(config.database), open_store(config) as store:
+        run_id = store.start_run(command)
+        count, status = 0, "failed"
+        try:
+            count, touched = process(config, store, model, progress)
+            days = aggregate_days(store, touched, config.timezone, model.version)
+            status = "ok"
+        finally:
+            store.finish_run(run_id, status, count, [])
+        return count, days
+
+
+def digest_job(config: Config, day: date | None = None) -> list[Path]:
+    """Write the digest of one local day (default yesterday). Reads only: no lock needed."""
+    with open_store(config) as store:
+        return write_digest(config, store, load_model(), day or default_digest_day(config))
+
+
 def default_digest_day(config: Config) -> date:
     """Yesterday in local time: the last complete day when the morning run happens."""
     return local_date(utc_now(), config.timezone) - timedelta(days=1)

@@ -197,25 +197,39 @@ class Store:
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
-    def _migrate(self) -> None:
-        version = self.schema_version
+    def _check_not_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"database {self.path} has schema version {version}, newer than this "
                 f"program's {SCHEMA_VERSION}. Upgrade monitor (pip install -U) or use "
                 "another database file; nothing was changed."
             )
-        for number in range(version + 1, SCHEMA_VERSION + 1):
-            log.info("migrating %s to schema version %d", self.path, number)
-            try:
-                with self.db.atomic():
-                    MIGRATIONS[number - 1](self.db)
-                    # PRAGMA user_version takes no parameters; number is our own int.
-                    self.db.execute(f"PRAGMA user_version = {int(number)}")
-            except sqlite3.Error as exc:
-                raise StoreError(
-                    f"cannot migrate database {self.path} to schema version {number}: {exc}"
-                ) from None
+
+    def _migrate(self) -> None:
+        """Bring the schema up to date; safe when several processes open a new file at once."""
+        self._check_not_newer(self.schema_version)
+        if self.schema_version == SCHEMA_VERSION:
+            return
+        conn = self.db.conn
+        try:
+            # Take the write lock first, then re-read: another process may have migrated.
+            conn.execute("BEGIN IMMEDIATE")
+            version = self.schema_version
+            self._check_not_newer(version)
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                log.info("migrating %s to schema version %d", self.path, number)
+                MIGRATIONS[number - 1](self.db)
+                # PRAGMA user_version takes no parameters; number is our own int.
+                conn.execute(f"PRAGMA user_version = {int(number)}")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"cannot migrate database {self.path}: {exc}") from None
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     # --- meta -------------------------------------------------------------------------
 

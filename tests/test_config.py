@@ -10,7 +10,7 @@ from monitor.config import (
     config_from_dict,
     example_config_text,
     load_config,
-    parse_interval_minutes,
+    parse_interval_seconds,
 )
 from monitor.labels import SECTORS
 
@@ -116,6 +116,7 @@ def test_invalid_utf8_is_a_config_error(tmp_path):
 
 
 def test_schedules():
-    assert parse_interval_minutes("every 15m") == 15
-    assert parse_interval_minutes("every 2h") == 120
-    assert parse_interval_minutes("*/5 * * * *") is None
+    assert parse_interval_seconds("every 15m") == 900
+    assert parse_interval_seconds("every 2h") == 7200
+    assert parse_interval_seconds("every 5s") == 5
+    assert parse_interval_seconds("*/5 * * * *") is None

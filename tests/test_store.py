@@ -102,3 +102,26 @@ def test_raw_payload_kept_only_when_allowed(store):
 def test_per_database_secret_is_stable(store):
     assert store.secret("k") == store.secret("k")
     assert len(store.secret("k")) == 64
+
+
+def test_many_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    # Each process imports first, then waits for the same moment to open the file.
+    code = (
+        "import sys, time; from monitor.store import Store; "
+        "time.sleep(max(0, float(sys.argv[2]) - time.time())); Store.open(sys.argv[1]).close()"
+    )
+    for round_number in range(3):
+        path = tmp_path / f"race-{round_number}.db"
+        start = str(time.time() + 1.5)
+        processes = [
+            subprocess.Popen([sys.executable, "-c", code, str(path), start], stderr=subprocess.PIPE)
+            for _ in range(6)
+        ]
+        errors = [p.communicate()[1].decode() for p in processes]
+        assert [p.returncode for p in processes] == [0] * 6, errors
+        with Store.open(path) as store:
+            assert store.schema_version == SCHEMA_VERSION
