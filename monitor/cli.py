@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -229,6 +230,34 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve_ingest(args: argparse.Namespace) -> int:
+    from monitor.ingest import make_server
+    from monitor.service import wait_for_stop_signal
+
+    config = _load(args)
+    secret = os.environ.get(config.ingest.secret_env, "").encode()
+    try:
+        server = make_server(config, secret, args.port)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {config.ingest.host}:{args.port or config.ingest.port}: "
+            f"{exc.strerror}; choose another [ingest] port or --port"
+        ) from None
+    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
+    worker.start()
+    args.progress(f"menerima posting di {server.url}/ingest (Ctrl-C untuk berhenti)")
+    try:
+        wait_for_stop_signal()
+    finally:
+        server.shutdown()
+        worker.join()
+        server.server_close()
+        args.progress("serve-ingest berhenti")
+    return EXIT_OK
+
+
 def cmd_not_built(args: argparse.Namespace) -> int:
     _stderr(f"monitor {args.command}: not built yet: {NOT_BUILT[args.command]}.")
     return EXIT_NOT_BUILT
@@ -400,6 +429,18 @@ def build_parser() -> argparse.ArgumentParser:
         "recorded; the scheduler keeps going. SIGTERM or Ctrl-C finishes the\n"
         "current job and exits 0. For systemd, see README (Operations).",
     )
+
+    p = add(
+        "serve-ingest",
+        cmd_serve_ingest,
+        "accept signed batches of posts from partners over HTTP",
+        "Listen on [ingest] host:port for POST /ingest batches in the post schema,\n"
+        "signed with HMAC-SHA256 of '<timestamp>.<body>' using the shared secret in\n"
+        "the environment variable named by [ingest] secret_env. Unsigned, stale,\n"
+        "replayed or oversized requests are refused before parsing. See README\n"
+        "(Sources: push endpoint) for a signing example.",
+    )
+    p.add_argument("--port", type=int, help="listen on this port instead of [ingest] port")
 
     p = add(
         "demo",

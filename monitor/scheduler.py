@@ -13,7 +13,6 @@ then the scheduler exits.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config, parse_interval_seconds
 from monitor.pipeline import RunLocked, collect_job, digest_job, open_store, process_job
+from monitor.service import wait_for_stop_signal
 
 log = logging.getLogger(__name__)
 
@@ -128,23 +128,13 @@ class Scheduler:
 
     def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then finish the current job and return."""
-        wake = threading.Event()
-
-        def on_signal(signum: int, frame: object) -> None:
-            log.info("received %s; finishing the current job", signal.Signals(signum).name)
-            wake.set()
-
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        self.start()
         try:
-            self.start()
-            self.progress(
-                f"scheduler berjalan dengan {len(self.job_ids)} job: {', '.join(self.job_ids)}"
-            )
-            wake.wait()
+            jobs = ", ".join(self.job_ids)
+            self.progress(f"scheduler berjalan dengan {len(self.job_ids)} job: {jobs}")
+            wait_for_stop_signal()
         finally:
             self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
             self.progress("scheduler berhenti")
 
 

@@ -151,7 +151,7 @@ def test_broken_replay_lines_are_rejected_with_line_numbers(tmp_path):
             "SELECT fetched, rejected, rejections FROM run_sources"
         ).fetchone()
     assert (fetched, rejected) == (5, 2)
-    assert "posts.jsonl:4: missing 'text'" in reasons
+    assert "posts.jsonl:4: post p4: missing 'text'" in reasons
     assert "posts.jsonl:5:" in reasons
 
 

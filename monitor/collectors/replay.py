@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,48 +32,97 @@ def bundled_demo_path() -> Path:
     return Path(str(resources.files("monitor.data").joinpath("demo_posts.jsonl")))
 
 
+# Timestamps outside this range are rejected: a clock or a parser went wrong.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def post_from_record(
+    record: object,
+    *,
+    source: str,
+    region: str,
+    now: datetime,
+    timezone: str,
+    relative_times: bool = False,
+) -> Post:
+    """A Post from a JSON object in the project's post schema; ValueError names what is wrong.
+
+    Schema: ``id`` and ``text`` (required), ``created_at`` (ISO-8601; UTC when no
+    offset), or with ``relative_times`` ``days_ago`` + ``time`` ("HH:MM" local);
+    optional ``platform``, ``author``, ``author_id``, ``url``, ``lang``,
+    ``reply_to``, ``repost_of``.
+    """
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    post_id, text = record.get("id"), record.get("text")
+    if not isinstance(post_id, str | int) or isinstance(post_id, bool) or str(post_id) == "":
+        raise ValueError("missing 'id'")
+    if not isinstance(text, str):
+        raise ValueError(f"post {post_id}: missing 'text'")
+    created_at = _created_at(record, now, timezone, relative_times)
+    if created_at > now + FUTURE_TOLERANCE:
+        raise ValueError(f"post {post_id}: created_at {created_at.isoformat()} is in the future")
+    if created_at < EARLIEST:
+        raise ValueError(f"post {post_id}: created_at {created_at.isoformat()} is before 2000")
+    platform = str(record.get("platform") or "replay")
+    repost_of = record.get("repost_of") or ""
+    reply_to = record.get("reply_to") or ""
+    return Post(
+        source=source,
+        source_id=str(post_id),
+        text=html_to_text(text),
+        created_at=created_at,
+        url=str(record.get("url") or DEMO_URL.format(platform=platform, id=post_id)),
+        author_id=str(record.get("author_id") or ""),
+        author_handle=str(record.get("author") or ""),
+        lang=str(record.get("lang") or "id"),
+        platform=platform,
+        region=region,
+        is_repost=bool(repost_of),
+        is_reply=bool(reply_to),
+        parent_source_id=str(repost_of or reply_to),
+        raw=record,
+    )
+
+
+def _created_at(record: dict, now: datetime, timezone: str, relative: bool) -> datetime:
+    post_id = record.get("id")
+    if "created_at" in record:
+        try:
+            return parse_iso(str(record["created_at"]))
+        except ValueError:
+            raise ValueError(
+                f"post {post_id}: created_at {str(record['created_at'])[:40]!r} is not ISO-8601"
+            ) from None
+    if not relative:
+        raise ValueError(f"post {post_id}: missing 'created_at'")
+    try:
+        zone = ZoneInfo(timezone)
+        today = now.astimezone(zone).date()
+        hour, minute = (int(part) for part in str(record["time"]).split(":"))
+        local = datetime(today.year, today.month, today.day, hour, minute, tzinfo=zone)
+        moment = local - timedelta(days=int(record["days_ago"]))
+    except (KeyError, ValueError, TypeError):
+        raise ValueError(f"post {post_id}: needs created_at, or days_ago and time") from None
+    # A post "today" later than now would be in the future: keep it just before now.
+    return min(moment, now - timedelta(minutes=1))
+
+
 class ReplayCollector:
     def __init__(self, source: SourceConfig, context: CollectContext):
         self.source = source
         self.context = context
         self.path = Path(source.path) if source.path else bundled_demo_path()
 
-    def _created_at(self, record: dict) -> datetime:
-        if "created_at" in record:
-            return parse_iso(str(record["created_at"]))
-        zone = ZoneInfo(self.context.timezone)
-        today = self.context.now.astimezone(zone).date()
-        hour, minute = (int(part) for part in str(record["time"]).split(":"))
-        local = datetime(today.year, today.month, today.day, hour, minute, tzinfo=zone)
-        moment = local - timedelta(days=int(record["days_ago"]))
-        # A post "today" later than now would be in the future: keep it just before now.
-        return min(moment, self.context.now - timedelta(minutes=1))
-
-    def _post(self, record: dict) -> Post:
-        if not isinstance(record, dict):
-            raise ValueError("not a JSON object")
-        post_id, text = record.get("id"), record.get("text")
-        if not isinstance(post_id, str | int) or str(post_id) == "":
-            raise ValueError("missing 'id'")
-        if not isinstance(text, str):
-            raise ValueError("missing 'text'")
-        platform = str(record.get("platform") or "replay")
-        repost_of = record.get("repost_of") or ""
-        reply_to = record.get("reply_to") or ""
-        return Post(
+    def _post(self, record: object) -> Post:
+        return post_from_record(
+            record,
             source=self.source.name,
-            source_id=str(post_id),
-            text=html_to_text(text),
-            created_at=self._created_at(record),
-            url=str(record.get("url") or DEMO_URL.format(platform=platform, id=post_id)),
-            author_handle=str(record.get("author") or ""),
-            lang=str(record.get("lang") or "id"),
-            platform=platform,
             region=self.source.region,
-            is_repost=bool(repost_of),
-            is_reply=bool(reply_to),
-            parent_source_id=str(repost_of or reply_to),
-            raw=record,
+            now=self.context.now,
+            timezone=self.context.timezone,
+            relative_times=True,
         )
 
     def fetch(self, cursor: str | None) -> Iterator[Batch]:
@@ -92,13 +141,7 @@ class ReplayCollector:
                 try:
                     record = json.loads(raw_line.decode("utf-8"))
                     posts.append(self._post(record))
-                except (
-                    UnicodeDecodeError,
-                    json.JSONDecodeError,
-                    ValueError,
-                    KeyError,
-                    TypeError,
-                ) as exc:
+                except ValueError as exc:  # also bad UTF-8 and bad JSON
                     rejected.append(f"{self.path.name}:{line_number}: {exc}")
                 if len(posts) + len(rejected) >= BATCH_SIZE:
                     yield Batch(posts, str(line_number), rejected)
