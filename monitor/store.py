@@ -7,6 +7,7 @@ most once per (source, source_id).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -233,15 +234,20 @@ class Store:
 
     # --- meta -------------------------------------------------------------------------
 
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
     def secret(self, key: str) -> str:
         """A random per-database secret, created on first use (see privacy in README)."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        if row:
-            return row[0]
-        value = secrets.token_hex(32)
+        if existing := self._meta(key):
+            return existing
         with self.db.atomic():
-            self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [key, value])
-        return self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()[0]
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                [key, secrets.token_hex(32)],
+            )
+        return self._meta(key) or ""
 
     # --- agencies ---------------------------------------------------------------------
 
@@ -260,10 +266,17 @@ class Store:
             }
             for a in agencies
         ]
+        fingerprint = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+        if self._meta("agencies_sha256") == fingerprint:
+            return  # unchanged: no write on every open
         with self.db.atomic():
             self.db.execute("DELETE FROM agencies")
             if rows:
                 self.db.table("agencies").insert_all(rows)
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('agencies_sha256', ?)",
+                [fingerprint],
+            )
 
     def agency_names(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT id, short_name FROM agencies").fetchall())

@@ -125,3 +125,14 @@ def test_many_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path)
         assert [p.returncode for p in processes] == [0] * 6, errors
         with Store.open(path) as store:
             assert store.schema_version == SCHEMA_VERSION
+
+
+def test_agencies_mirror_the_config_and_resync_only_on_change(store, config):
+    store.sync_agencies(config.agencies)
+    assert len(store.agency_names()) == len(config.agencies)
+    before = store.db.conn.total_changes
+    store.sync_agencies(config.agencies)
+    assert store.db.conn.total_changes == before  # nothing written
+    config.agencies[0].short_name = "Capil Kota"
+    store.sync_agencies(config.agencies[:3])
+    assert store.agency_names() == {a.id: a.short_name for a in config.agencies[:3]}
