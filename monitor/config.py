@@ -388,7 +388,10 @@ SCHEDULE = {
 # Keys only a source of one type takes; their values land in SourceConfig.options.
 SOURCE_TYPE_KEYS: dict[str, dict[str, Key]] = {
     "x": {
-        "max_posts_per_run": Key(int, 500, check=_positive),
+        # X answers at least 10 posts a request: a smaller budget would fetch nothing.
+        "max_posts_per_run": Key(
+            int, 500, check=lambda v: None if v >= 10 else f"{v} must be 10 or more"
+        ),
         "max_posts_per_month": Key(int, 10_000, check=_positive),
         "exclude_retweets": Key(bool, False),
         "lang": Key(str, "id"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ POSTS = [
 ]
 
 
-@pytest.mark.parametrize("command", ["classify", "train", "evaluate", "import", "trend"])
+@pytest.mark.parametrize("command", ["classify", "train", "evaluate", "trend"])
 def test_commands_not_built_yet_say_so_and_fail(command, capsys):
     assert main([command]) == EXIT_NOT_BUILT
     assert "not built yet" in capsys.readouterr().err
@@ -196,3 +197,43 @@ def test_database_from_a_newer_version_exits_2_untouched(tmp_path, capsys):
     assert "newer than this program" in capsys.readouterr().err
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+FACEBOOK_IMPORT = """
+[[sources]]
+name = "fb-import"
+type = "file_import"
+enabled = false
+format = "csv"
+delimiter = ";"
+time_format = "%d/%m/%Y %H:%M"
+platform = "facebook"
+[sources.columns]
+id = "ID Komentar"
+text = "Isi Komentar"
+created_at = "Waktu"
+author = "Nama Akun"
+url = "Tautan"
+reply_to = "Balasan Untuk"
+"""
+
+
+def test_import_command_reports_rows_and_adds_nothing_the_second_time(tmp_path, capsys):
+    import shutil
+
+    fixture = Path(__file__).parent / "fixtures" / "file_import" / "facebook_kupang.csv"
+    export = tmp_path / "export.csv"
+    shutil.copy(fixture, export)
+    path = replay_config(tmp_path, POSTS, extra=FACEBOOK_IMPORT)
+    assert main(["--config", str(path), "import", str(export), "--source", "fb-import", "-q"]) == 0
+    out = capsys.readouterr().out
+    new = int(re.search(r"(\d+) new", out).group(1))
+    assert new > 0 and "rejected: export.csv:" in out
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert (
+            store.db.execute("SELECT count(*) FROM posts WHERE source = 'fb-import'").fetchone()[0]
+            == new
+        )
+    assert main(["--config", str(path), "import", str(export), "--source", "fb-import"]) == 0
+    assert "already imported" in capsys.readouterr().out
+    assert main(["--config", str(path), "import", str(export), "--source", "replay-test"]) == 2

@@ -120,3 +120,21 @@ def test_schedules():
     assert parse_interval_seconds("every 2h") == 7200
     assert parse_interval_seconds("every 5s") == 5
     assert parse_interval_seconds("*/5 * * * *") is None
+
+
+def test_type_specific_source_keys_are_checked_per_type(tmp_path):
+    data = {
+        "sources": [
+            {"name": "x1", "type": "x", "max_posts_per_run": 5},
+            {"name": "m1", "type": "mastodon", "max_posts_per_run": 50},
+            {"name": "f1", "type": "file_import", "format": "xlsx"},
+        ]
+    }
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(data, tmp_path)
+    problems = caught.value.problems
+    assert "sources[0].max_posts_per_run: 5 must be 10 or more" in problems
+    assert any(p.startswith("sources[1].max_posts_per_run: unknown key") for p in problems)
+    assert any(p.startswith("sources[2].format: 'xlsx' is not one of csv, jsonl") for p in problems)
+    ok = config_from_dict({"sources": [{"name": "x1", "type": "x"}]}, tmp_path)
+    assert ok.sources[0].options["max_posts_per_run"] == 500

@@ -15,7 +15,8 @@ def html_to_text(value: str) -> str:
     """Tags removed (line breaks kept), entities decoded, white space tidied.
 
     Text that merely looks like a tag after decoding (``&lt;script&gt;``) stays as
-    text: reports escape it when they show it.
+    text: reports escape it when they show it. Only for text that IS HTML (or may
+    be): on plain text it would drop anything written between < and >.
     """
     if "<" not in value and "&" not in value:
         return value.strip()
