@@ -30,9 +30,9 @@ from typing import Any
 from monitor.clock import utc_now
 from monitor.collectors.replay import post_from_record
 from monitor.config import Config
-from monitor.pipeline import open_store, pseudonym_key
+from monitor.pipeline import display_redactor, open_store, pseudonym_key
 from monitor.records import SourceRun
-from monitor.text.redact import pseudonymise, redact
+from monitor.text.redact import pseudonymise
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def store_batch(config: Config, records: list[Any]) -> dict[str, Any]:
         key = pseudonym_key(config, store)
         new, duplicates = store.add_posts(
             posts,
-            display_text=redact,
+            display_text=display_redactor(config),
             author_key=lambda p: pseudonymise(key, p.platform, p.author_id or p.author_handle),
             keep_raw=config.privacy.raw_retention_days > 0,
         )

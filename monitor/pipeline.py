@@ -81,6 +81,16 @@ def pseudonym_key(config: Config, store: Store) -> bytes:
     return (from_env or store.secret("pseudonym_key")).encode()
 
 
+def display_redactor(config: Config) -> Callable[[str], str]:
+    """The redaction for shown text: personal data out, agencies' own handles kept."""
+    if config.privacy.show_author_handles:
+        return lambda text: redact(text, keep_handles=None)
+    agency_handles = frozenset(
+        handle.lower().lstrip("@") for agency in config.agencies for handle in agency.handles
+    )
+    return lambda text: redact(text, keep_handles=agency_handles)
+
+
 def collect(
     config: Config,
     store: Store,
@@ -95,6 +105,8 @@ def collect(
     month_start = to_iso(now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
     key = pseudonym_key(config, store)
     keep_raw = config.privacy.raw_retention_days > 0
+
+    display_text = display_redactor(config)
 
     def author_key(post: Post) -> str:
         return pseudonymise(key, post.platform or post.source, post.author_id or post.author_handle)
@@ -115,7 +127,7 @@ def collect(
             for batch in collector.fetch(store.get_cursor(source.name)):
                 new, duplicates = store.add_posts(
                     batch.posts,
-                    display_text=redact,
+                    display_text=display_text,
                     author_key=author_key,
                     keep_raw=keep_raw,
                     cursor=(source.name, batch.cursor) if batch.cursor is not None else None,

@@ -49,3 +49,84 @@ def test_pseudonyms_are_keyed_and_stable():
     assert a != pseudonymise(b"key-2", "x", "nona_oebobo")
     assert "nona" not in a
     assert pseudonymise(b"key-1", "x", "") == ""
+
+
+# --- mentions ---------------------------------------------------------------------------
+
+
+def test_mentions_of_private_people_are_hidden_agency_handles_kept():
+    text = "@nona_oebobo88 sama, sudah lapor ke @DukcapilKota juga"
+    assert redact(text, keep_handles=frozenset({"dukcapilkota"})) == (
+        "[AKUN] sama, sudah lapor ke @DukcapilKota juga"
+    )
+    assert redact(text, keep_handles=None) == text  # privacy.show_author_handles = true
+    assert redact("kirim ke nona@gmail.com") == "kirim ke [EMAIL]"
+
+
+# --- properties -------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+WORDS = st.lists(
+    st.sampled_from(
+        "saya sudah antre ktp belum jadi tolong dukcapil kota kupang rsud obat habis "
+        "petugas bilang besok datang lagi pagi sore bulan minggu rt rw kelurahan".split()
+    ),
+    max_size=12,
+).map(" ".join)
+SEPARATOR = st.sampled_from(["", " ", ".", "-"])
+
+
+@st.composite
+def nik(draw):
+    digits = draw(st.text("0123456789", min_size=16, max_size=16))
+    groups = [digits[0:6], digits[6:12], digits[12:16]] if draw(st.booleans()) else [digits]
+    return draw(SEPARATOR).join(groups)
+
+
+@st.composite
+def phone(draw):
+    prefix = draw(st.sampled_from(["08", "+628", "628", "+62 8", "62-8"]))
+    rest = draw(st.text("0123456789", min_size=8, max_size=10))
+    sep = draw(st.sampled_from(["", " ", "-", "."]))
+    return prefix + rest[:2] + sep + rest[2:6] + sep + rest[6:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=WORDS, after=WORDS, number=nik())
+def test_a_nik_anywhere_is_always_removed(before, after, number):
+    out = redact(f"{before} {number} {after}".strip())
+    assert number not in out
+    assert "[NIK]" in out
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=WORDS, after=WORDS, number=phone())
+def test_a_phone_number_anywhere_is_always_removed(before, after, number):
+    out = redact(f"{before} {number} {after}".strip())
+    assert number not in out
+    assert "[TELEPON]" in out
+
+
+ORDINARY = st.one_of(
+    st.integers(0, 9999).map(str),  # counts, years, queue numbers
+    st.integers(1, 999).map(lambda n: f"Rp {n}.000"),
+    st.integers(1, 9).map(lambda n: f"Rp {n}.500.000"),
+    st.builds(
+        lambda d, m, y: f"{d:02d}/{m:02d}/{y}",
+        st.integers(1, 28),
+        st.integers(1, 12),
+        st.integers(2000, 2030),
+    ),
+    st.builds(lambda h, m: f"jam {h:02d}.{m:02d}", st.integers(0, 23), st.integers(0, 59)),
+    st.builds(lambda a, b: f"RT {a:03d}/RW {b:03d}", st.integers(1, 30), st.integers(1, 15)),
+    st.integers(1, 500).map(lambda n: f"{n}rb"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=WORDS, after=WORDS, value=ORDINARY)
+def test_ordinary_numbers_are_never_removed(before, after, value):
+    text = f"{before} {value} {after}".strip()
+    assert redact(text) == text

@@ -35,12 +35,23 @@ _PLATE = re.compile(
     r"|\b(?:" + "|".join(p.lower() for p in _PLATE_PREFIXES) + r")\s?\d{3,4}\s?[a-z]{2,3}\b"
 )
 
-PLACEHOLDERS = ("[NIK]", "[TELEPON]", "[EMAIL]", "[REKENING]", "[PLAT]")
+_MENTION = re.compile(r"(?<![\w@])@(\w{1,50})")
+
+PLACEHOLDERS = ("[NIK]", "[TELEPON]", "[EMAIL]", "[REKENING]", "[PLAT]", "[AKUN]")
 
 
-def redact(text: str) -> str:
-    """The text with personal data replaced by placeholders; safe to show and report."""
+def redact(text: str, keep_handles: frozenset[str] | None = frozenset()) -> str:
+    """The text with personal data replaced by placeholders; safe to show and report.
+
+    @mentions become ``[AKUN]`` unless the handle (lower-case, without @) is in
+    ``keep_handles`` (the agencies' own accounts); ``keep_handles=None`` keeps all
+    (``privacy.show_author_handles``).
+    """
     text = _EMAIL.sub("[EMAIL]", text)
+    if keep_handles is not None:
+        text = _MENTION.sub(
+            lambda m: m.group(0) if m.group(1).lower() in keep_handles else "[AKUN]", text
+        )
     text = _ACCOUNT.sub(lambda m: f"{m.group(1)}{m.group(2)}[REKENING]", text)
     text = _NIK.sub("[NIK]", text)
     text = _PHONE.sub("[TELEPON]", text)
