@@ -118,3 +118,10 @@ def test_stemming_leaves_signal_tokens_alone():
     for token in ("#ktplambat", "@dukcapil", "emoji_marah", "anak-anak"):
         assert stem(token) == token
     assert stem("pelayanan") == "layan"
+
+
+def test_html_inline_tags_do_not_split_words():
+    from monitor.text.html import html_to_text
+
+    html = '<p>Antre <a href="x">#<span>KupangKota</span></a>&nbsp;@<span>nona</span></p><p>dua</p>'
+    assert html_to_text(html) == "Antre #KupangKota @nona\ndua"
