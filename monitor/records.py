@@ -65,6 +65,7 @@ class Analysis:
     agency_confidence: float
     agency_evidence: str
     needs_review: bool
+    text_normalized: str = ""  # what the model and the gazetteer read
 
 
 @dataclass

@@ -133,7 +133,13 @@ def _v1_initial(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
+def _v2_normalized_text(db: Database) -> None:
+    # The normalised text the model and gazetteer read, kept with each analysis so a
+    # result can be explained and re-checked without re-running normalisation.
+    db.execute("ALTER TABLE analysis ADD COLUMN text_normalized TEXT NOT NULL DEFAULT ''")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_normalized_text]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Rejection reasons kept per source run: enough to show the operator, bounded in size.
@@ -393,6 +399,7 @@ class Store:
                 a.agency_evidence,
                 int(a.needs_review),
                 now,
+                a.text_normalized,
             )
             for a in analyses
         ]
@@ -402,8 +409,9 @@ class Store:
             self.db.conn.executemany(
                 """INSERT OR REPLACE INTO analysis (post_id, model_version, is_complaint,
                    complaint_score, sector, sector_score, topics, topic_scores, agency_id,
-                   agency_confidence, agency_evidence, needs_review, processed_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   agency_confidence, agency_evidence, needs_review, processed_at,
+                   text_normalized)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 rows,
             )
         ids = [r[0] for r in rows]

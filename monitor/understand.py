@@ -37,4 +37,5 @@ def understand(post: StoredPost, model: Model, gazetteer: Gazetteer) -> Analysis
         agency_confidence=match.confidence,
         agency_evidence=match.evidence,
         needs_review=result.needs_review,
+        text_normalized=text,
     )

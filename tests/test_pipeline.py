@@ -85,3 +85,43 @@ def test_run_record_says_what_happened(tmp_path, config):
     assert runs[0][:3] == ("run", "ok", 2) and runs[0][3]
     assert sources == [("r", 2, 2, 0, "")]
     assert report.processed == 2
+
+
+def test_process_stores_normalised_text_redacted_display_and_agency(tmp_path, config):
+    text = "Beta su antre di capil kota kupang dari pagi, sonde dilayani. WA 0812-3456-7890"
+    config.sources = [replay_source(tmp_path, [post(1, 1, text)])]
+    run(config)
+    with Store.open(config.database) as store:
+        row = store.db.execute(
+            "SELECT a.text_normalized, p.text_display, a.agency_id, a.agency_evidence "
+            "FROM analysis a JOIN posts p ON p.id = a.post_id"
+        ).fetchone()
+    normalized, display, agency, evidence = row
+    assert normalized.startswith("saya sudah antre di dukcapil kota kupang")
+    assert "[TELEPON]" in display and "0812" not in display
+    assert agency == "disdukcapil-kota-kupang" and "dukcapil kota kupang" in evidence
+
+
+def test_a_lock_left_by_a_killed_run_does_not_block_the_next(tmp_path, config):
+    import signal
+    import subprocess
+    import sys
+
+    config.sources = [replay_source(tmp_path, [post(1, 1, COMPLAINT)])]
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from monitor.pipeline import run_lock\n"
+            "with run_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
+            str(config.database),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert Path(f"{config.database}.lock").exists()  # the file stays, the lock does not
+    report = run(config)
+    assert report.processed == 1

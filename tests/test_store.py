@@ -136,3 +136,30 @@ def test_agencies_mirror_the_config_and_resync_only_on_change(store, config):
     config.agencies[0].short_name = "Capil Kota"
     store.sync_agencies(config.agencies[:3])
     assert store.agency_names() == {a.id: a.short_name for a in config.agencies[:3]}
+
+
+def test_a_version_1_database_is_migrated_keeping_its_data(tmp_path):
+    from monitor.store import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("BEGIN")
+    from sqlite_utils import Database
+
+    MIGRATIONS[0](Database(conn))
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO posts (source, source_id, text, text_display, created_at, collected_at) "
+        "VALUES ('s', '1', 't', 't', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+    )
+    conn.execute(
+        "INSERT INTO analysis VALUES (1, 'm', 1, 0.9, 'adminduk', 0.8, '[]', '{}', '', 0, '', 0, "
+        "'2026-01-01T00:00:00Z')"
+    )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.count_posts() == 1
+        row = store.db.execute("SELECT sector, text_normalized FROM analysis").fetchone()
+        assert row == ("adminduk", "")
