@@ -25,7 +25,7 @@ from monitor.records import Post, RunReport, SourceRun
 from monitor.report.digest import write_digest
 from monitor.store import Store
 from monitor.text.redact import pseudonymise, redact
-from monitor.understand import Model, understand
+from monitor.understand import Model, understand_batch
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -167,7 +167,7 @@ def process(
     done = 0
     touched: set[date] = set()
     for batch in store.posts_to_process(model.version, batch_size):
-        created = store.save_analyses(understand(post, model, gazetteer) for post in batch)
+        created = store.save_analyses(understand_batch(batch, model, gazetteer))
         touched |= days_of(created, config.timezone)
         done += len(batch)
         progress(f"diproses: {done} posting")

@@ -50,6 +50,19 @@ class AgencyMatch:
 
 
 @dataclass
+class Prediction:
+    """What a classifier says of one text (before the agency is resolved)."""
+
+    is_complaint: bool
+    complaint_score: float
+    sector: str
+    sector_score: float
+    topics: list[str]
+    topic_scores: dict[str, float]
+    needs_review: bool
+
+
+@dataclass
 class Analysis:
     """What the understanding stage concluded about one post, for one model version."""
 

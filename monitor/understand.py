@@ -1,11 +1,12 @@
-"""One post in, one Analysis out: normalise, classify, tie to an agency. Pure."""
+"""Posts in, Analyses out: classify, normalise, tie to an agency. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from monitor.agencies import Gazetteer
-from monitor.records import Analysis, StoredPost
+from monitor.agencies import NAMED_CONFIDENCE, Gazetteer
+from monitor.records import Analysis, Prediction, StoredPost
 from monitor.text.normalize import normalize
 
 
@@ -13,20 +14,32 @@ class Model(Protocol):
     version: str
     description: str
 
-    def predict_normalized(self, text: str): ...
+    def predict(self, texts: list[str]) -> list[Prediction]: ...
 
 
-def understand(post: StoredPost, model: Model, gazetteer: Gazetteer) -> Analysis:
+def understand_batch(
+    posts: Sequence[StoredPost], model: Model, gazetteer: Gazetteer
+) -> list[Analysis]:
+    """One Analysis per post; the model sees the whole batch at once (much faster)."""
+    predictions = model.predict([post.text for post in posts])
+    return [
+        _analysis(post, prediction, gazetteer, model.version)
+        for post, prediction in zip(posts, predictions, strict=True)
+    ]
+
+
+def _analysis(
+    post: StoredPost, result: Prediction, gazetteer: Gazetteer, model_version: str
+) -> Analysis:
     text = normalize(post.text)
-    result = model.predict_normalized(text)
     match = gazetteer.resolve(text, result.sector, post.region)
     sector = result.sector
-    if match.agency_id and match.confidence >= 0.9 and sector == "lainnya":
+    if match.agency_id and match.confidence >= NAMED_CONFIDENCE and sector == "lainnya":
         # A post that names an agency but no service words: the agency tells the sector.
         sector = gazetteer.agencies[match.agency_id].sector
     return Analysis(
         post_id=post.id,
-        model_version=model.version,
+        model_version=model_version,
         is_complaint=result.is_complaint,
         complaint_score=result.complaint_score,
         sector=sector,

@@ -46,7 +46,10 @@ def test_demo_runs_offline_and_writes_a_digest(tmp_path, monkeypatch, capsys):
     changes = html.split("Yang berubah")[1].split("Instansi menurut")[0]
     assert "RSUD S.K. Lerik" in changes
     assert "RSUD S.K. Lerik" in text
-    assert "Baseline kata kunci" in html  # the footer names the stand-in classifier
+    # the footer names the model that classified, with its version
+    from monitor.classify import load_model
+
+    assert f"versi {load_model().version}" in html
 
     # Personal data never reaches the report; the placeholders do.
     for report in (html, text):

@@ -62,13 +62,14 @@ def test_reposts_do_not_count_as_new_complaints(tmp_path, config):
 
 def test_hostile_post_text_is_shown_as_text(tmp_path, config):
     hostile = (
-        "&lt;script&gt;alert(1)&lt;/script&gt; <img src=x onerror=alert(2)> "
-        "ktp belum jadi 3 bulan di dukcapil kota kupang, tolong"
+        "Sudah 3 bulan KTP belum jadi di dukcapil kota kupang, petugas tidak pernah respon, "
+        "tolong! &lt;script&gt;alert(1)&lt;/script&gt; <img src=x onerror=alert(2)>"
     )
     config.sources = [replay_source(tmp_path, [post(1, 1, hostile)])]
     report = run(config)
     html = Path(report.digest_paths[0]).read_text(encoding="utf-8")
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Sudah 3 bulan KTP belum jadi" in html  # the post is shown ...
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # ... and its markup as text
     assert "<script" not in html and "onerror" not in html
 
 

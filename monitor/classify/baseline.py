@@ -6,8 +6,7 @@ into 0..1, not calibrated probabilities, and the digest footer says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from monitor.records import Prediction
 from monitor.text.normalize import normalize
 
 MODEL_VERSION = "keyword-baseline-1"
@@ -385,22 +384,11 @@ def _phrase_hits(text: str, phrases: tuple[str, ...]) -> list[str]:
     return [p for p in phrases if f" {p} " in padded]
 
 
-@dataclass
-class BaselineResult:
-    is_complaint: bool
-    complaint_score: float
-    sector: str
-    sector_score: float
-    topics: list[str]
-    topic_scores: dict[str, float]
-    needs_review: bool
-
-
 class KeywordBaseline:
     version = MODEL_VERSION
     description = MODEL_DESCRIPTION
 
-    def predict_normalized(self, text: str) -> BaselineResult:
+    def predict_normalized(self, text: str) -> Prediction:
         topic_hits = {t: _phrase_hits(text, words) for t, words in TOPIC_WORDS.items()}
         topic_scores = {t: round(min(1.0, 0.6 * len(h)), 2) for t, h in topic_hits.items() if h}
         cues = len(_phrase_hits(text, COMPLAINT_WORDS))
@@ -412,7 +400,7 @@ class KeywordBaseline:
         sector, hits = max(sector_hits.items(), key=lambda item: item[1])
         if hits == 0:
             sector = "lainnya"
-        return BaselineResult(
+        return Prediction(
             is_complaint=is_complaint,
             complaint_score=score,
             sector=sector,
@@ -422,5 +410,5 @@ class KeywordBaseline:
             needs_review=0.3 <= score < 0.7,
         )
 
-    def predict(self, text: str) -> BaselineResult:
-        return self.predict_normalized(normalize(text))
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        return [self.predict_normalized(normalize(text)) for text in texts]

@@ -1,0 +1,335 @@
+"""The trained classifier: features, three linear heads, and safe saving and loading.
+
+Features (TF-IDF, side by side): word 1-2-grams of ``classifier_text``
+(normalised, stemmed, without stop words); character 2-5-grams within words of
+``clean`` text (the writer's own spelling, noise removed); word 1-3-grams of the
+normalised text with its stop words ("belum jadi", "dari subuh"). Heads, each a
+logistic regression: complaint or not; one sector of twenty; and one binary
+head per topic (multi-label), applied to complaints.
+
+A model is saved as plain data, never as a pickle: ``vocabulary.json`` (the two
+vocabularies and vectorizer settings) and ``weights.npz`` (idf vectors and the
+heads' weights, read with ``allow_pickle=False``), plus ``card.json`` holding
+the SHA-256 of both. Loading checks the hashes first, so a file that was
+tampered with or swapped gives a clear error, never silently wrong results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from monitor.records import Prediction
+from monitor.text.normalize import classifier_text, clean, normalize
+
+VOCABULARY_FILE = "vocabulary.json"
+WEIGHTS_FILE = "weights.npz"
+CARD_FILE = "card.json"
+CARD_MARKDOWN = "MODEL_CARD.md"
+
+WORD_SETTINGS = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True}
+# Phrases keep the stop words stemming drops: "belum jadi", "dari subuh", "uang rokok".
+PHRASE_SETTINGS = {"ngram_range": (1, 3), "min_df": 2, "sublinear_tf": True}
+CHAR_NGRAMS = (2, 5)
+CHAR_SETTINGS = {"min_df": 3, "sublinear_tf": True, "max_features": 80_000}
+
+
+@lru_cache(maxsize=200_000)
+def _word_char_ngrams(word: str) -> tuple[str, ...]:
+    """scikit-learn's char_wb n-grams of one word (padded with spaces), cached."""
+    padded = f" {word} "
+    grams = []
+    for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
+        if len(padded) < n:
+            continue
+        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+        if len(padded) == n:
+            break
+    return tuple(grams)
+
+
+def char_ngrams(text: str) -> list[str]:
+    """Character n-grams within word bounds, as analyzer="char_wb" makes them, but
+    cached per word: the same features at several times the speed."""
+    grams: list[str] = []
+    for word in text.split():
+        grams.extend(_word_char_ngrams(word))
+    return grams
+
+
+class ModelError(Exception):
+    """The model files cannot be used; the message says which and why."""
+
+
+def word_vectorizer(**overrides: Any) -> TfidfVectorizer:
+    return TfidfVectorizer(dtype=np.float32, **{**WORD_SETTINGS, **overrides})
+
+
+def phrase_vectorizer(**overrides: Any) -> TfidfVectorizer:
+    return TfidfVectorizer(dtype=np.float32, **{**PHRASE_SETTINGS, **overrides})
+
+
+def char_vectorizer(**overrides: Any) -> TfidfVectorizer:
+    return TfidfVectorizer(dtype=np.float32, analyzer=char_ngrams, **{**CHAR_SETTINGS, **overrides})
+
+
+@dataclass
+class Vectorizers:
+    word: TfidfVectorizer  # classifier_text: normalised, stemmed, no stop words
+    char: TfidfVectorizer  # clean text: the writer's own spelling
+    phrase: TfidfVectorizer  # normalised text with its stop words
+
+    @classmethod
+    def new(cls) -> Vectorizers:
+        return cls(word_vectorizer(), char_vectorizer(), phrase_vectorizer())
+
+    def matrix(self, texts: Sequence[str], fit: bool = False) -> sparse.csr_matrix:
+        """The feature matrix of raw post texts (fitting the vectorizers when asked)."""
+        inputs = (
+            (self.word, [classifier_text(t) for t in texts]),
+            (self.char, [clean(t) for t in texts]),
+            (self.phrase, [normalize(t) for t in texts]),
+        )
+        blocks = [v.fit_transform(x) if fit else v.transform(x) for v, x in inputs]
+        return sparse.hstack(blocks).tocsr()
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Heads:
+    """The linear heads' weights: rows are classes, columns features."""
+
+    complaint_coef: np.ndarray  # (features,)
+    complaint_intercept: float
+    sectors: list[str]
+    sector_coef: np.ndarray  # (sectors, features)
+    sector_intercept: np.ndarray  # (sectors,)
+    topics: list[str]
+    topic_coef: np.ndarray  # (topics, features)
+    topic_intercept: np.ndarray  # (topics,)
+    topic_thresholds: np.ndarray  # (topics,)
+
+    def scores(self, matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        complaint = _sigmoid(matrix @ self.complaint_coef + self.complaint_intercept)
+        sector = _softmax(matrix @ self.sector_coef.T + self.sector_intercept)
+        topic = _sigmoid(matrix @ self.topic_coef.T + self.topic_intercept)
+        return np.asarray(complaint).ravel(), np.asarray(sector), np.asarray(topic)
+
+
+class TextModel:
+    """A trained model: ``predict(texts)`` gives a Prediction per text."""
+
+    def __init__(self, vectorizers: Vectorizers, heads: Heads, card: dict[str, Any]):
+        self.vectorizers = vectorizers
+        self.heads = heads
+        self.card = card
+        thresholds = card.get("thresholds", {})
+        self.complaint_threshold = float(thresholds.get("complaint", 0.5))
+        self.review_band = tuple(thresholds.get("review_band", (0.35, 0.65)))
+        self.review_sector_below = float(thresholds.get("review_sector_below", 0.4))
+
+    @property
+    def version(self) -> str:
+        return self.card["version"]
+
+    @property
+    def description(self) -> str:
+        return f"Model terlatih (regresi logistik, {self.card.get('trained_at', '')[:10]})"
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        complaint, sector, topic = self.heads.scores(self.vectorizers.matrix(texts))
+        out = []
+        for i in range(len(texts)):
+            is_complaint = bool(complaint[i] >= self.complaint_threshold)
+            best = int(sector[i].argmax())
+            topic_scores = {
+                name: round(float(topic[i, j]), 3)
+                for j, name in enumerate(self.heads.topics)
+                if topic[i, j] >= self.heads.topic_thresholds[j]
+            }
+            low, high = self.review_band
+            out.append(
+                Prediction(
+                    is_complaint=is_complaint,
+                    complaint_score=round(float(complaint[i]), 3),
+                    sector=self.heads.sectors[best],
+                    sector_score=round(float(sector[i, best]), 3),
+                    topics=sorted(topic_scores, key=lambda t: -topic_scores[t])
+                    if is_complaint
+                    else [],
+                    topic_scores=topic_scores if is_complaint else {},
+                    needs_review=bool(
+                        low <= complaint[i] <= high or sector[i, best] < self.review_sector_below
+                    ),
+                )
+            )
+        return out
+
+    def predict_one(self, text: str) -> Prediction:
+        return self.predict([text])[0]
+
+    # --- saving and loading -----------------------------------------------------------
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        """Write the model files and card.json (with their hashes); returns the card."""
+        folder.mkdir(parents=True, exist_ok=True)
+        v = self.vectorizers
+        vocabulary = {
+            "word": {"settings": _settings(WORD_SETTINGS), "vocabulary": _vocab(v.word)},
+            "char": {
+                "settings": {**_settings(CHAR_SETTINGS), "ngram_range": list(CHAR_NGRAMS)},
+                "vocabulary": _vocab(v.char),
+            },
+            "phrase": {"settings": _settings(PHRASE_SETTINGS), "vocabulary": _vocab(v.phrase)},
+        }
+        (folder / VOCABULARY_FILE).write_text(
+            json.dumps(vocabulary, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+        )
+        h = self.heads
+        write_npz(
+            folder / WEIGHTS_FILE,
+            dict(
+                word_idf=v.word.idf_.astype(np.float32),
+                char_idf=v.char.idf_.astype(np.float32),
+                phrase_idf=v.phrase.idf_.astype(np.float32),
+                complaint_coef=h.complaint_coef.astype(np.float32),
+                complaint_intercept=np.array([h.complaint_intercept], dtype=np.float32),
+                sector_coef=h.sector_coef.astype(np.float32),
+                sector_intercept=h.sector_intercept.astype(np.float32),
+                topic_coef=h.topic_coef.astype(np.float32),
+                topic_intercept=h.topic_intercept.astype(np.float32),
+                topic_thresholds=h.topic_thresholds.astype(np.float32),
+            ),
+        )
+        card = dict(self.card)
+        card["labels"] = {"sectors": h.sectors, "topics": h.topics}
+        card["files"] = {name: sha256_of(folder / name) for name in (VOCABULARY_FILE, WEIGHTS_FILE)}
+        (folder / CARD_FILE).write_text(
+            json.dumps(card, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        self.card = card
+        return card
+
+    @classmethod
+    def load(cls, folder: Path) -> TextModel:
+        """Load after checking every file's SHA-256 against card.json."""
+        folder = Path(folder)
+        try:
+            card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"no {CARD_FILE} in {folder}: not a model folder") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{folder / CARD_FILE} cannot be read: {exc}") from None
+        for name in (VOCABULARY_FILE, WEIGHTS_FILE):
+            expected = card.get("files", {}).get(name)
+            path = folder / name
+            if not path.exists():
+                raise ModelError(f"{path} is missing")
+            actual = sha256_of(path)
+            if actual != expected:
+                raise ModelError(
+                    f"{path} does not match its card (SHA-256 {actual[:12]}…, card says "
+                    f"{str(expected)[:12]}…): the file was changed or belongs to another model. "
+                    "Retrain with 'monitor train' or restore the shipped model."
+                )
+        vocabulary = json.loads((folder / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        with np.load(folder / WEIGHTS_FILE, allow_pickle=False) as weights:
+            arrays = {key: weights[key] for key in weights.files}
+        try:
+            vectorizers = Vectorizers(
+                word_vectorizer(vocabulary=vocabulary["word"]["vocabulary"]),
+                char_vectorizer(vocabulary=vocabulary["char"]["vocabulary"]),
+                phrase_vectorizer(vocabulary=vocabulary["phrase"]["vocabulary"]),
+            )
+            vectorizers.word.idf_ = arrays["word_idf"]
+            vectorizers.char.idf_ = arrays["char_idf"]
+            vectorizers.phrase.idf_ = arrays["phrase_idf"]
+        except KeyError as exc:
+            raise ModelError(f"{folder} lacks {exc}: made by another version of monitor") from None
+        heads = Heads(
+            complaint_coef=arrays["complaint_coef"],
+            complaint_intercept=float(arrays["complaint_intercept"][0]),
+            sectors=list(card["labels"]["sectors"]),
+            sector_coef=arrays["sector_coef"],
+            sector_intercept=arrays["sector_intercept"],
+            topics=list(card["labels"]["topics"]),
+            topic_coef=arrays["topic_coef"],
+            topic_intercept=arrays["topic_intercept"],
+            topic_thresholds=arrays["topic_thresholds"],
+        )
+        return cls(vectorizers, heads, card)
+
+
+def _settings(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+
+
+def _vocab(vectorizer: TfidfVectorizer) -> dict[str, int]:
+    return {term: int(index) for term, index in vectorizer.vocabulary_.items()}
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like np.savez_compressed, but byte-for-byte the same for the same arrays
+    (numpy stamps zip entries with the current time)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(
+                buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False
+            )
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def shipped_model_dir() -> Path | None:
+    """The newest model folder shipped with the package, if any.
+
+    In a source checkout (and an editable install) that is models/ beside the
+    package; an ordinary install puts it in <prefix>/share/monitor/models.
+    """
+    roots = (
+        Path(str(resources.files("monitor"))).parent / "models",
+        Path(sys.prefix) / "share" / "monitor" / "models",
+    )
+    for root in roots:
+        if root.is_dir():
+            candidates = sorted(p for p in root.iterdir() if (p / CARD_FILE).exists())
+            if candidates:
+                return candidates[-1]
+    return None
+
+
+__all__ = ["ModelError", "Prediction", "TextModel", "normalize", "shipped_model_dir"]

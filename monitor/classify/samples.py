@@ -1,0 +1,161 @@
+"""The labeled samples: loading, validation, and near-duplicate groups.
+
+Near-duplicates (word 3-shingle Jaccard >= ``NEAR_DUPLICATE_JACCARD``) are
+grouped, transitively, so that cross-validation keeps each group on one side of
+a split: a model must not be scored on a paraphrase of a training example.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from monitor.labels import SECTORS, TOPICS
+
+NEAR_DUPLICATE_JACCARD = 0.5
+REQUIRED = {"id": str, "text": str, "is_complaint": bool, "sector": str, "topics": list}
+
+
+@dataclass
+class Sample:
+    id: str
+    text: str
+    is_complaint: bool
+    sector: str
+    topics: list[str]
+    note: str = ""
+
+
+@dataclass
+class SampleReport:
+    samples: list[Sample] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # "file:line: reason"
+
+
+def samples_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "labeled_samples"
+
+
+def load_samples(paths: Iterable[Path]) -> SampleReport:
+    """Every valid sample of the given JSONL files, and every problem found."""
+    report = SampleReport()
+    seen_ids: dict[str, str] = {}
+    for path in sorted(paths):
+        with Path(path).open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                where = f"{Path(path).name}:{number}"
+                if not raw.strip():
+                    continue
+                try:
+                    record = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    report.problems.append(f"{where}: not a JSON line ({exc})")
+                    continue
+                problem = _check(record)
+                if problem:
+                    report.problems.append(f"{where}: {problem}")
+                    continue
+                if record["id"] in seen_ids:
+                    report.problems.append(
+                        f"{where}: id {record['id']} already used at {seen_ids[record['id']]}"
+                    )
+                    continue
+                seen_ids[record["id"]] = where
+                report.samples.append(
+                    Sample(
+                        id=record["id"],
+                        text=record["text"],
+                        is_complaint=record["is_complaint"],
+                        sector=record["sector"],
+                        topics=list(record["topics"]),
+                        note=record.get("note", ""),
+                    )
+                )
+    return report
+
+
+def _check(record: object) -> str | None:
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    for key, kind in REQUIRED.items():
+        if not isinstance(record.get(key), kind):
+            return f"'{key}' missing or not {kind.__name__}"
+    unknown = set(record) - set(REQUIRED) - {"note"}
+    if unknown:
+        return f"unknown keys {sorted(unknown)}"
+    if not record["text"].strip():
+        return "empty text"
+    if record["sector"] not in SECTORS:
+        return f"unknown sector '{record['sector']}'"
+    bad = [t for t in record["topics"] if t not in TOPICS]
+    if bad:
+        return f"unknown topics {bad}"
+    if len(set(record["topics"])) != len(record["topics"]):
+        return "a topic listed twice"
+    if not record["is_complaint"] and record["topics"]:
+        return "topics on a non-complaint"
+    return None
+
+
+def _shingles(text: str, size: int = 3) -> set[str]:
+    words = text.lower().split()
+    if len(words) < size:
+        return {" ".join(words)}
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def near_duplicate_pairs(
+    texts: list[str], threshold: float = NEAR_DUPLICATE_JACCARD
+) -> list[tuple[int, int, float]]:
+    """(i, j, jaccard) for every pair of texts at or above ``threshold``.
+
+    One sparse product of the shingle matrix with itself gives every pair's
+    overlap at once; fast for tens of thousands of texts.
+    """
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        for shingle in _shingles(text):
+            rows.append(i)
+            cols.append(vocabulary.setdefault(shingle, len(vocabulary)))
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(texts), len(vocabulary))
+    )
+    sizes = np.asarray(matrix.sum(axis=1)).ravel()
+    overlap = sparse.triu(matrix @ matrix.T, k=1).tocoo()
+    union = sizes[overlap.row] + sizes[overlap.col] - overlap.data
+    jaccard = overlap.data / np.maximum(union, 1)
+    keep = jaccard >= threshold
+    return [
+        (int(i), int(j), float(s))
+        for i, j, s in zip(overlap.row[keep], overlap.col[keep], jaccard[keep], strict=True)
+    ]
+
+
+def near_duplicate_groups(texts: list[str], threshold: float = NEAR_DUPLICATE_JACCARD) -> list[int]:
+    """A group number per text; near-duplicates (transitively) share one."""
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j, _ in near_duplicate_pairs(texts, threshold):
+        parent[root(i)] = root(j)
+    return [root(i) for i in range(len(texts))]
+
+
+def label_counts(samples: list[Sample]) -> dict[str, Counter]:
+    return {
+        "is_complaint": Counter(str(s.is_complaint).lower() for s in samples),
+        "sector": Counter(s.sector for s in samples),
+        "topic": Counter(t for s in samples for t in s.topics),
+    }

@@ -1,0 +1,304 @@
+"""The classifier: training, safe saving and loading, prediction, evaluation, batch use."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from monitor.classify import load_model
+from monitor.classify.batch import classify_stream
+from monitor.classify.evaluate import cross_validate, evaluate_model, to_html, to_markdown
+from monitor.classify.model import (
+    CARD_FILE,
+    VOCABULARY_FILE,
+    WEIGHTS_FILE,
+    ModelError,
+    TextModel,
+    char_ngrams,
+    sha256_of,
+    shipped_model_dir,
+)
+from monitor.classify.samples import load_samples, near_duplicate_groups, samples_dir
+from monitor.classify.train import fit, train
+from monitor.cli import main
+from monitor.labels import SECTORS, TOPICS
+
+
+@pytest.fixture(scope="module")
+def small_samples():
+    """Every 8th labeled sample: enough for every label, quick to fit."""
+    samples = sorted(load_samples(samples_dir().glob("*.jsonl")).samples, key=lambda s: s.id)
+    return samples[::8]
+
+
+@pytest.fixture(scope="module")
+def small_model(small_samples):
+    return train(small_samples, "test-small", np.full(len(TOPICS), 0.5), {})
+
+
+def test_the_same_samples_give_the_same_files_byte_for_byte(small_samples, tmp_path):
+    a = train(small_samples, "v", np.full(len(TOPICS), 0.5))
+    b = train(list(reversed(small_samples)), "v", np.full(len(TOPICS), 0.5))
+    a.save(tmp_path / "a")
+    b.save(tmp_path / "b")
+    for name in (VOCABULARY_FILE, WEIGHTS_FILE):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_save_and_load_give_the_same_predictions(small_model, tmp_path):
+    texts = ["ktp sy blm jadi udh 3 bulan", "terima kasih petugas puskesmas", "jalan rusak parah"]
+    small_model.save(tmp_path / "m")
+    loaded = TextModel.load(tmp_path / "m")
+    assert loaded.version == "test-small"
+    assert loaded.predict(texts) == small_model.predict(texts)
+    card = json.loads((tmp_path / "m" / CARD_FILE).read_text())
+    assert card["files"][WEIGHTS_FILE] == sha256_of(tmp_path / "m" / WEIGHTS_FILE)
+    assert card["labels"]["topics"] == list(TOPICS)
+
+
+def test_a_tampered_model_file_is_refused(small_model, tmp_path):
+    folder = tmp_path / "m"
+    small_model.save(folder)
+    weights = bytearray((folder / WEIGHTS_FILE).read_bytes())
+    weights[len(weights) // 2] ^= 0xFF
+    (folder / WEIGHTS_FILE).write_bytes(bytes(weights))
+    with pytest.raises(ModelError, match="does not match its card"):
+        TextModel.load(folder)
+
+
+def test_a_file_from_another_model_is_refused(small_model, tmp_path):
+    small_model.save(tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    card = json.loads((tmp_path / "b" / CARD_FILE).read_text())
+    card["files"][VOCABULARY_FILE] = "0" * 64
+    (tmp_path / "b" / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="vocabulary.json does not match"):
+        TextModel.load(tmp_path / "b")
+    with pytest.raises(ModelError, match="not a model folder"):
+        TextModel.load(tmp_path)
+
+
+def test_a_pickle_inside_the_weights_is_never_loaded(small_model, tmp_path):
+    """Even with a matching hash (an attacker who also edits the card), no unpickling."""
+    folder = tmp_path / "m"
+    small_model.save(folder)
+    np.savez(folder / WEIGHTS_FILE, word_idf=np.array([{"evil": 1}], dtype=object))
+    card = json.loads((folder / CARD_FILE).read_text())
+    card["files"][WEIGHTS_FILE] = sha256_of(folder / WEIGHTS_FILE)
+    (folder / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        TextModel.load(folder)
+
+
+def test_the_shipped_model_loads_matches_its_card_and_is_small():
+    folder = shipped_model_dir()
+    assert folder is not None, "models/<version>/ must ship with the package"
+    model = load_model()
+    assert isinstance(model, TextModel) and model.version == folder.name
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    assert size < 20 * 1024 * 1024
+    metrics = model.card["metrics"]
+    assert metrics["complaint_f1"] >= 0.92
+    assert metrics["sector_macro_f1"] >= 0.88
+    assert metrics["topic_micro_f1"] >= 0.80
+    assert (folder / "MODEL_CARD.md").exists() and (folder / "evaluation.html").exists()
+
+
+def test_predictions_have_every_field_and_valid_labels(small_model):
+    [result] = small_model.predict(["Sudah 3 bulan KTP belum jadi, petugas bilang blanko habis"])
+    assert result.sector in SECTORS
+    assert set(result.topics) <= set(TOPICS)
+    assert 0.0 <= result.complaint_score <= 1.0 and 0.0 <= result.sector_score <= 1.0
+    assert set(result.topic_scores) == set(result.topics)
+    assert small_model.predict([]) == []
+
+
+def test_cross_validation_keeps_near_duplicates_in_one_fold(small_samples):
+    from monitor.classify.train import GROUP_JACCARD, group_folds
+
+    twins = (
+        small_samples[:40]
+        + [
+            type(s)(
+                id=s.id + "-copy",
+                text=s.text + " tolong",
+                is_complaint=s.is_complaint,
+                sector=s.sector,
+                topics=s.topics,
+            )
+            for s in small_samples[:40]
+        ]
+        + small_samples[40:]
+    )
+    groups = near_duplicate_groups([s.text for s in twins], GROUP_JACCARD)
+    fold_of = {}
+    for number, (_, test) in enumerate(group_folds(twins, 4)):
+        for i in test:
+            fold_of[twins[i].id] = number
+    assert all(fold_of[s.id] == fold_of[s.id + "-copy"] for s in small_samples[:40])
+    assert groups[0] == groups[len(small_samples[:40])]
+
+
+def test_cross_validate_and_reports(small_samples):
+    evaluation, thresholds = cross_validate(small_samples, folds=3)
+    assert len(thresholds) == len(TOPICS)
+    assert 0.5 < evaluation.complaint.f1 <= 1.0 and evaluation.count == len(small_samples)
+    assert sum(map(sum, evaluation.confusion)) == len(small_samples)
+    assert sum(n for _, n, _, _ in evaluation.reliability) == len(small_samples)
+    markdown = to_markdown(evaluation, "x")
+    assert "## Sector confusion matrix" in markdown and "Brier" in markdown
+    page = to_html(evaluation, "x")
+    assert "<table>" in page and "<script" not in page
+
+
+def test_evaluate_on_other_data_reports_per_label(small_model):
+    samples = sorted(load_samples(samples_dir().glob("*.jsonl")).samples, key=lambda s: s.id)[1::40]
+    evaluation = evaluate_model(small_model, samples, "held out")
+    assert evaluation.source == "held out" and evaluation.count == len(samples)
+    assert {s.label for s in evaluation.sectors} == set(SECTORS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcdeéü ktp-2\n\t", max_size=40))
+def test_cached_char_ngrams_equal_scikit_learns_char_wb(text):
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False)
+    assert sorted(char_ngrams(text)) == sorted(reference.build_analyzer()(text))
+
+
+# --- batch classification --------------------------------------------------------------
+
+
+def test_classify_stream_jsonl_skips_bad_lines_and_passes_fields(small_model, config):
+    from monitor.agencies import Gazetteer
+
+    lines = [
+        json.dumps({"id": "1", "text": "capil kota kupang lambat, ktp blm jadi", "kota": "Kupang"}),
+        "{broken",
+        json.dumps({"id": "2"}),
+        json.dumps({"id": "3", "text": "terima kasih PLN"}),
+    ]
+    source = io.BytesIO(("\n".join(lines) + "\n").encode() + b"\xff\xfe\n")
+    sink = io.StringIO()
+    bad = []
+    gazetteer = Gazetteer(config.agencies, config.regions, config.default_region)
+    report = classify_stream(
+        source, sink, small_model, gazetteer, "jsonl", lambda n, r: bad.append((n, r))
+    )
+    rows = [json.loads(line) for line in sink.getvalue().splitlines()]
+    assert [r["id"] for r in rows] == ["1", "3"]
+    assert rows[0]["kota"] == "Kupang" and "text" not in rows[0]
+    assert rows[0]["agency"] == "disdukcapil-kota-kupang"
+    assert rows[0]["model_version"] == "test-small"
+    assert [n for n, _ in bad] == [2, 3, 5]
+    assert (report.read, report.classified, report.rejected) == (5, 2, 3)
+
+
+def test_classify_command_csv_in_and_out(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "id,text,kanal\n"
+        "a,Sudah 2 bulan KTP belum jadi di dukcapil,fb\n"
+        "b,too,many,columns\n"
+        'c,"Air PDAM mati 3 hari, tolong",wa\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    assert main(["classify", "--input", str(src), "--output", str(out), "--format", "csv"]) == 0
+    import csv
+
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["a", "c"]
+    assert rows[0]["kanal"] == "fb" and rows[0]["is_complaint"] == "True"
+    assert rows[1]["sector"] == "air_bersih"
+    assert "in.csv:3: skipped" in capsys.readouterr().err
+
+
+def test_classify_streams_without_holding_everything(tmp_path, monkeypatch):
+    """Chunks are classified as they fill: the model never sees more than one chunk."""
+    import monitor.classify.batch as batch
+
+    monkeypatch.setattr(batch, "CHUNK", 7)
+    seen = []
+
+    class Recorder:
+        version = "r"
+        description = "r"
+
+        def predict(self, texts):
+            seen.append(len(texts))
+            return load_model().predict(texts)
+
+    from monitor.agencies import Gazetteer
+
+    source = io.BytesIO(
+        "".join(
+            json.dumps({"id": i, "text": f"ktp belum jadi {i}"}) + "\n" for i in range(30)
+        ).encode()
+    )
+    sink = io.StringIO()
+    classify_stream(source, sink, Recorder(), Gazetteer([], []), "jsonl")
+    assert max(seen) == 7 and sum(seen) == 30
+    assert len(sink.getvalue().splitlines()) == 30
+
+
+def test_evaluate_command_with_data(tmp_path, capsys):
+    data = tmp_path / "held.jsonl"
+    data.write_text(
+        json.dumps(
+            {
+                "id": "h1",
+                "text": "Sudah sebulan KTP belum jadi",
+                "is_complaint": True,
+                "sector": "adminduk",
+                "topics": ["penundaan"],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "h2",
+                "text": "Jadwal buka layanan Sabtu",
+                "is_complaint": False,
+                "sector": "adminduk",
+                "topics": [],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert main(["evaluate", "--data", str(data), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "complaint f1" in out and "Sector confusion matrix" in out
+    assert list(tmp_path.glob("evaluation-*.html"))
+
+
+def test_train_command_refuses_invalid_samples(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps({"id": "x", "text": "t", "is_complaint": True, "sector": "nope", "topics": []})
+        + "\n"
+    )
+    assert main(["train", "--samples", str(bad), "--out", str(tmp_path / "m")]) == 2
+    assert "unknown sector 'nope'" in capsys.readouterr().err
+
+
+def test_fit_is_usable_without_a_card(small_samples):
+    model = fit(small_samples[:200])
+    assert model.version == "unsaved" and len(model.predict(["a"])) == 1
+
+
+def test_setup_cfg_installs_the_shipped_model():
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    folder = shipped_model_dir()
+    assert f"share/monitor/models/{folder.name}" in parser["options.data_files"]
