@@ -147,8 +147,8 @@ def train(
             "review_sector_below": REVIEW_SECTOR_BELOW,
             "topics": {t: float(v) for t, v in zip(TOPICS, thresholds, strict=True)},
             "needs_review": (
-                f"complaint score within {REVIEW_BAND[0]}-{REVIEW_BAND[1]}, or the best sector's "
-                f"probability below {REVIEW_SECTOR_BELOW}"
+                f"complaint score is within {REVIEW_BAND[0]}-{REVIEW_BAND[1]}, "
+                f"or the best sector's probability below {REVIEW_SECTOR_BELOW}"
             ),
         },
         "metrics": metrics or {},
