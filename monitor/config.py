@@ -51,6 +51,8 @@ class SmtpConfig:
 @dataclass
 class DigestConfig:
     recipients: list[str] = field(default_factory=list)
+    # agency id -> addresses that receive only that agency's part of the digest
+    agency_recipients: dict[str, list[str]] = field(default_factory=dict)
     send_time: str = "07:00"
     language: str = "id"
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
@@ -321,8 +323,20 @@ PRIVACY = {
     "pseudonym_key_env": Key(str, "MONITOR_PSEUDONYM_KEY", check=_env_name),
     "show_author_handles": Key(bool, False),
 }
+
+
+def _agency_recipients(value: dict) -> str | None:
+    for agency, addresses in value.items():
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            return f"{agency}: must be a list of e-mail addresses"
+        if problem := _emails(addresses):
+            return f"{agency}: {problem}"
+    return None
+
+
 DIGEST = {
     "recipients": Key("list[str]", list, check=_emails),
+    "agency_recipients": Key("table", dict, check=_agency_recipients),
     "send_time": Key(str, "07:00", check=_hhmm),
     "language": Key(str, "id", check=_one_of(("id",))),
     "smtp": Key("table", dict),
@@ -484,8 +498,14 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
                     problems.append(f"{where}[{index}].region: {problem}")
         if top["default_region"] and (problem := region_check(top["default_region"])):
             problems.append(f"default_region: {problem}")
-    if digest.recipients and not smtp.host:
-        problems.append("digest.smtp.host: required when digest.recipients is not empty")
+    if (digest.recipients or digest.agency_recipients) and not smtp.host:
+        problems.append("digest.smtp.host: required when the digest has recipients")
+    agency_ids = {a.id for a in agencies}
+    for agency_id in digest.agency_recipients:
+        if agency_id not in agency_ids:
+            problems.append(
+                f"digest.agency_recipients.{agency_id}: not an agency id in [[agencies]]"
+            )
 
     if problems:
         raise ConfigError(problems, path)

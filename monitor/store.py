@@ -139,7 +139,43 @@ def _v2_normalized_text(db: Database) -> None:
     db.execute("ALTER TABLE analysis ADD COLUMN text_normalized TEXT NOT NULL DEFAULT ''")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_normalized_text]
+def _v3_cases_and_outbox(db: Database) -> None:
+    # case_id: the post that started a case (itself, or the original of a repost or
+    # a copy-paste); counts are of cases, so fifty copies are one complaint.
+    db.execute("ALTER TABLE posts ADD COLUMN case_id INTEGER")
+    db.execute("CREATE INDEX posts_case ON posts (case_id)")
+    # A few minimum hashes of each post's word shingles, to find near-duplicates fast.
+    db.execute(
+        """CREATE TABLE post_sketch (
+            hash INTEGER NOT NULL,
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            PRIMARY KEY (hash, post_id)
+        ) WITHOUT ROWID"""
+    )
+    # Digests to send: kept until the mail server took them, sent at most once.
+    db.execute(
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            day TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            message BLOB NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (day, scope)
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _v1_initial,
+    _v2_normalized_text,
+    _v3_cases_and_outbox,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Rejection reasons kept per source run: enough to show the operator, bounded in size.
@@ -507,13 +543,73 @@ class Store:
             for r in rows
         ]
 
+    # --- cases (reposts and near-duplicates collapse into one) ------------------------
+
+    def parent_cases(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Case of each stored post named by (source, source_id)."""
+        found: dict[tuple[str, str], int] = {}
+        for source, source_id in keys:
+            row = self.db.execute(
+                "SELECT coalesce(case_id, id) FROM posts WHERE source = ? AND source_id = ?",
+                [source, source_id],
+            ).fetchone()
+            if row:
+                found[(source, source_id)] = row[0]
+        return found
+
+    def sketch_matches(
+        self, hashes: list[int], since: str, until: str
+    ) -> list[tuple[int, int, int]]:
+        """(post_id, case_id, shared hashes) of posts created in [since, until] sharing a hash."""
+        if not hashes:
+            return []
+        marks = ",".join("?" * len(hashes))
+        return self.db.execute(
+            f"""SELECT s.post_id, coalesce(p.case_id, p.id), count(*) AS shared
+                FROM post_sketch s JOIN posts p ON p.id = s.post_id
+                WHERE s.hash IN ({marks}) AND p.created_at BETWEEN ? AND ?
+                GROUP BY s.post_id ORDER BY shared DESC, s.post_id LIMIT 20""",
+            [*hashes, since, until],
+        ).fetchall()
+
+    def post_texts(self, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id, text FROM posts WHERE id IN ({marks})", ids)
+        return dict(rows.fetchall())
+
+    def save_cases(self, cases: dict[int, int], sketches: dict[int, list[int]]) -> None:
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE posts SET case_id = ? WHERE id = ?",
+                [(case, post) for post, case in cases.items()],
+            )
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO post_sketch (hash, post_id) VALUES (?, ?)",
+                [(h, post) for post, hashes in sketches.items() for h in hashes],
+            )
+
+    def case_sizes(self, case_ids: list[int]) -> dict[int, int]:
+        """How many posts (copies and reposts included) each case has."""
+        if not case_ids:
+            return {}
+        marks = ",".join("?" * len(case_ids))
+        rows = self.db.execute(
+            f"""SELECT coalesce(case_id, id), count(*) FROM posts
+                WHERE coalesce(case_id, id) IN ({marks}) GROUP BY 1""",
+            case_ids,
+        )
+        return dict(rows.fetchall())
+
     # --- aggregates -------------------------------------------------------------------
 
     def recompute_day(self, day: str, start: str, end: str, model_version: str) -> None:
         """Replace the daily_counts rows of one local day from posts in [start, end).
 
-        Reposts are not counted as posts or complaints of their own (they amplify
-        the original); topic '' holds the all-topics total of each agency and sector.
+        Reposts are not counted as posts of their own (they amplify the original);
+        complaints are distinct cases, so copies of one complaint count once; topic ''
+        holds the all-topics total of each agency and sector.
         """
         params = {"model": model_version, "start": start, "end": end, "day": day}
         window = """p.created_at >= :start AND p.created_at < :end AND p.is_repost = 0"""
@@ -521,7 +617,9 @@ class Store:
             self.db.execute("DELETE FROM daily_counts WHERE day = :day", params)
             self.db.execute(
                 f"""INSERT INTO daily_counts
-                    SELECT :day, a.agency_id, a.sector, '', count(*), sum(a.is_complaint),
+                    SELECT :day, a.agency_id, a.sector, '', count(*),
+                           count(DISTINCT CASE WHEN a.is_complaint = 1
+                                 THEN coalesce(p.case_id, p.id) END),
                            count(DISTINCT CASE WHEN a.is_complaint = 1 THEN p.author_key END),
                            :model
                     FROM posts p
@@ -532,7 +630,8 @@ class Store:
             )
             self.db.execute(
                 f"""INSERT INTO daily_counts
-                    SELECT :day, a.agency_id, a.sector, t.value, count(*), count(*),
+                    SELECT :day, a.agency_id, a.sector, t.value, count(*),
+                           count(DISTINCT coalesce(p.case_id, p.id)),
                            count(DISTINCT p.author_key), :model
                     FROM posts p
                     JOIN analysis a ON a.post_id = p.id AND a.model_version = :model
@@ -590,3 +689,72 @@ class Store:
             row["copies"] = 1
             chosen[key] = row
         return list(chosen.values())
+
+    # --- agency trends ----------------------------------------------------------------
+
+    def agency_daily(self, agency_id: str, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """Per local day and topic ('' = all topics): complaints, posts, authors of one agency."""
+        return self.db.execute_returning_dicts(
+            """SELECT day, topic, sum(complaints) AS complaints, sum(posts) AS posts,
+                      sum(authors) AS authors
+               FROM daily_counts WHERE agency_id = ? AND day BETWEEN ? AND ?
+               GROUP BY day, topic ORDER BY day, topic""",
+            [agency_id, first_day, last_day],
+        )
+
+    def daily_totals(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """Per local day and agency: complaints (all topics)."""
+        return self.db.execute_returning_dicts(
+            """SELECT day, agency_id, sum(complaints) AS complaints, sum(posts) AS posts
+               FROM daily_counts WHERE topic = '' AND day BETWEEN ? AND ?
+               GROUP BY day, agency_id ORDER BY day, agency_id""",
+            [first_day, last_day],
+        )
+
+    def latest_complaints(
+        self, agency_id: str, model_version: str, limit: int = 10, until: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The newest complaints about an agency (originals only), redacted text."""
+        return self.db.execute_returning_dicts(
+            """SELECT p.id, p.platform, p.url, p.created_at, p.text_display, a.sector, a.topics,
+                      a.complaint_score
+               FROM posts p JOIN analysis a ON a.post_id = p.id AND a.model_version = ?
+               WHERE a.agency_id = ? AND a.is_complaint = 1 AND p.is_repost = 0
+                 AND coalesce(p.case_id, p.id) = p.id AND p.created_at <= ?
+               ORDER BY p.created_at DESC LIMIT ?""",
+            [model_version, agency_id, until or "9999", limit],
+        )
+
+    # --- outbox -----------------------------------------------------------------------
+
+    def enqueue_mail(
+        self, day: str, scope: str, recipients: list[str], subject: str, message: bytes
+    ) -> bool:
+        """Queue one digest e-mail; False when that day's digest for that scope is queued."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                """INSERT OR IGNORE INTO outbox (day, scope, recipients, subject, message,
+                   created_at) VALUES (?, ?, ?, ?, ?, ?)""",
+                [day, scope, json.dumps(recipients), subject, message, to_iso(utc_now())],
+            )
+        return cursor.rowcount == 1
+
+    def outbox(self, statuses: tuple[str, ...] = ("pending",)) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(statuses))
+        return self.db.execute_returning_dicts(
+            f"""SELECT id, day, scope, recipients, subject, message, status, attempts,
+                       last_error, created_at, sent_at
+                FROM outbox WHERE status IN ({marks}) ORDER BY id""",
+            list(statuses),
+        )
+
+    def set_mail_status(self, mail_id: int, status: str, error: str = "") -> None:
+        """pending -> sending -> sent | pending (failed, retried next run) | unconfirmed."""
+        with self.db.atomic():
+            self.db.execute(
+                """UPDATE outbox SET status = ?, last_error = ?,
+                       attempts = attempts + (CASE WHEN ? = 'sending' THEN 1 ELSE 0 END),
+                       sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+                   WHERE id = ?""",
+                [status, error, status, status, to_iso(utc_now()), mail_id],
+            )
