@@ -1,12 +1,144 @@
-"""Counts per local day x agency x sector x topic, recomputed only for days a run touched."""
+"""Counting what happened: cases, daily counts, and spikes.
+
+- **Cases**: a repost joins its original's case; a near-duplicate (word 3-shingle
+  Jaccard >= ``CASE_JACCARD`` with a post from the surrounding ``CASE_WINDOW``)
+  joins that post's case. Complaints are counted as cases, so a copy-paste
+  campaign of fifty posts is one complaint amplified fifty times.
+- **Daily counts**: per local day x agency x sector x topic, recomputed only for
+  the days a run touched; the result equals a recomputation from scratch.
+- **Spikes**: for each agency (and agency x topic), the day's complaints against
+  what the agency's trailing four weeks lead one to expect on that weekday; a
+  one-sided Poisson test (p < ``SPIKE_ALPHA``) with at least ``SPIKE_MIN_COUNT``
+  complaints and at least ``SPIKE_MIN_RATIO`` times the expectation, so an agency
+  going from 0 to 1 is never an alarm.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-from monitor.clock import day_bounds_utc, local_date, parse_iso
+from scipy.stats import poisson
+
+from monitor.clock import day_bounds_utc, local_date, parse_iso, to_iso
+from monitor.records import StoredPost
 from monitor.store import Store
+from monitor.text.normalize import normalize, stopwords
+
+CASE_JACCARD = 0.6
+CASE_WINDOW = timedelta(days=7)
+SKETCH_SIZE = 8
+MIN_SHINGLES = 3  # shorter posts are too short to call copies of each other
+
+SPIKE_WEEKS = 4
+SPIKE_ALPHA = 0.01
+SPIKE_MIN_COUNT = 5
+SPIKE_MIN_RATIO = 2.0
+SPIKE_FLOOR = 0.2  # expected complaints a day, at least: a quiet agency is not "0 expected"
+
+_NOT_CONTENT = ("@", "#", "emoji_")
+_NOT_CONTENT_WORDS = frozenset({"angka", "nominaluang", "!", "?"})
+
+
+# --- cases ----------------------------------------------------------------------------
+
+
+def content_tokens(text: str) -> list[str]:
+    """Normalised words that carry the complaint: no mentions, hashtags, numbers, emoji."""
+    return [
+        t
+        for t in normalize(text).split()
+        if not t.startswith(_NOT_CONTENT) and t not in _NOT_CONTENT_WORDS
+    ]
+
+
+def shingles(text: str) -> set[str]:
+    words = content_tokens(text)
+    return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def _hash(shingle: str) -> int:
+    value = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+    return value - (1 << 64) if value >= 1 << 63 else value  # SQLite's signed 64-bit
+
+
+def sketch(shingle_set: set[str]) -> list[int]:
+    """The ``SKETCH_SIZE`` smallest shingle hashes: near-duplicates share most of them."""
+    return sorted(_hash(s) for s in shingle_set)[:SKETCH_SIZE]
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def assign_cases(store: Store, posts: Sequence[StoredPost]) -> dict[int, int]:
+    """Give every post without a case its case; returns {post id: case id}."""
+    cases: dict[int, int] = {}
+    sketches: dict[int, list[int]] = {}
+    shingle_sets: dict[int, set[str]] = {}
+    created = {p.id: p.created_at for p in posts}
+    todo = sorted((p for p in posts if p.case_id is None), key=lambda p: p.id)
+    parents = store.parent_cases(
+        [(p.source, p.parent_source_id) for p in todo if p.is_repost and p.parent_source_id]
+    )
+    for post in todo:
+        if post.is_repost and (post.source, post.parent_source_id) in parents:
+            cases[post.id] = parents[(post.source, post.parent_source_id)]
+            continue
+        mine = shingles(post.text)
+        case = post.id
+        if len(mine) >= MIN_SHINGLES:
+            hashes = sketch(mine)
+            in_window = {
+                other: their
+                for other, their in sketches.items()
+                if abs(created[other] - post.created_at) <= CASE_WINDOW
+            }
+            case = _matching_case(store, post, mine, hashes, shingle_sets, in_window, cases)
+            sketches[post.id] = hashes
+            shingle_sets[post.id] = mine
+        cases[post.id] = case
+    store.save_cases(cases, sketches)
+    return cases
+
+
+def _matching_case(
+    store: Store,
+    post: StoredPost,
+    mine: set[str],
+    hashes: list[int],
+    batch_shingles: dict[int, set[str]],
+    batch_sketches: dict[int, list[int]],
+    batch_cases: dict[int, int],
+) -> int:
+    """The case of the most similar earlier post, or the post's own id."""
+    since, until = (to_iso(post.created_at - CASE_WINDOW), to_iso(post.created_at + CASE_WINDOW))
+    stored = [
+        (other, case)
+        for other, case, shared in store.sketch_matches(hashes, since, until)
+        if shared >= 2 and other != post.id
+    ]
+    texts = store.post_texts([other for other, _ in stored])
+    candidates = [(other, case, shingles(texts[other])) for other, case in stored if other in texts]
+    wanted = set(hashes)
+    candidates += [
+        (other, batch_cases[other], batch_shingles[other])
+        for other, their in batch_sketches.items()
+        if len(wanted & set(their)) >= 2
+    ]
+    best_case, best_score = post.id, CASE_JACCARD
+    for other, case, theirs in sorted(candidates, key=lambda c: c[0]):
+        score = _jaccard(mine, theirs)
+        if score >= best_score and other < post.id:
+            best_case, best_score = case, score
+    return best_case
+
+
+# --- daily counts ---------------------------------------------------------------------
 
 
 def days_of(created_at: Iterable[str], tz: str) -> set[date]:
@@ -21,3 +153,135 @@ def aggregate_days(store: Store, days: Iterable[date], tz: str, model_version: s
         start, end = day_bounds_utc(day, tz)
         store.recompute_day(day.isoformat(), start, end, model_version)
     return done
+
+
+# --- spikes ---------------------------------------------------------------------------
+
+
+@dataclass
+class Spike:
+    agency_id: str
+    topic: str  # '' = all topics
+    day: date
+    observed: int
+    expected: float
+    p_value: float
+    topics: list[tuple[str, int]] = field(default_factory=list)  # (topic key, complaints)
+    terms: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return self.observed / self.expected if self.expected else math.inf
+
+
+def weekday_factors(totals_by_day: dict[date, int], first: date, days: int) -> list[float]:
+    """How busy each weekday is relative to the average day, from every agency's totals."""
+    per_weekday: dict[int, list[int]] = {w: [] for w in range(7)}
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        per_weekday[day.weekday()].append(totals_by_day.get(day, 0))
+    overall = sum(sum(v) for v in per_weekday.values()) / max(days, 1)
+    if overall == 0:
+        return [1.0] * 7
+    factors = []
+    for weekday in range(7):
+        values = per_weekday[weekday]
+        mean = sum(values) / len(values) if values else overall
+        # Shrink toward 1: four weeks give only four values per weekday.
+        factors.append(0.5 + 0.5 * (mean / overall))
+    return factors
+
+
+def is_spike(observed: int, expected: float) -> tuple[bool, float]:
+    """(flagged, one-sided Poisson p-value of at least ``observed`` given ``expected``)."""
+    expected = max(expected, SPIKE_FLOOR)
+    p_value = float(poisson.sf(observed - 1, expected))
+    flagged = (
+        observed >= SPIKE_MIN_COUNT
+        and observed >= SPIKE_MIN_RATIO * expected
+        and p_value < SPIKE_ALPHA
+    )
+    return flagged, p_value
+
+
+def detect_spikes(store: Store, day: date, tz: str) -> list[Spike]:
+    """Agencies (and their topics) whose complaints on ``day`` are far above expectation."""
+    history_days = SPIKE_WEEKS * 7
+    first = day - timedelta(days=history_days)
+    rows = store.db.execute(
+        """SELECT day, agency_id, topic, sum(complaints) FROM daily_counts
+           WHERE day BETWEEN ? AND ? GROUP BY day, agency_id, topic""",
+        [first.isoformat(), day.isoformat()],
+    ).fetchall()
+    counts: dict[tuple[str, str], dict[date, int]] = {}
+    totals: Counter[date] = Counter()
+    for day_text, agency_id, topic, complaints in rows:
+        d = date.fromisoformat(day_text)
+        counts.setdefault((agency_id, topic), {})[d] = complaints
+        if topic == "" and d < day:
+            totals[d] += complaints
+    factor = weekday_factors(totals, first, history_days)[day.weekday()]
+    spikes: dict[str, Spike] = {}
+    topic_spikes: list[Spike] = []
+    for (agency_id, topic), series in counts.items():
+        observed = series.get(day, 0)
+        if not agency_id or observed < SPIKE_MIN_COUNT:
+            continue
+        history = sum(v for d, v in series.items() if d < day)
+        expected = max(history / history_days * factor, SPIKE_FLOOR)
+        flagged, p_value = is_spike(observed, expected)
+        if flagged:
+            spike = Spike(agency_id, topic, day, observed, round(expected, 2), p_value)
+            if topic:
+                topic_spikes.append(spike)
+            else:
+                spikes[agency_id] = spike
+    for spike in topic_spikes:
+        if spike.agency_id not in spikes:  # a topic jumped though the agency's total did not
+            spikes[spike.agency_id] = spike
+    for spike in spikes.values():
+        today = {
+            topic: series.get(day, 0)
+            for (agency, topic), series in counts.items()
+            if agency == spike.agency_id and topic
+        }
+        spike.topics = sorted(((t, n) for t, n in today.items() if n), key=lambda x: -x[1])[:3]
+        spike.terms = distinctive_terms(store, spike.agency_id, day, tz)
+    return sorted(spikes.values(), key=lambda s: (s.p_value, -s.observed))
+
+
+def distinctive_terms(
+    store: Store, agency_id: str, day: date, tz: str, limit: int = 5
+) -> list[str]:
+    """Words much more frequent in the agency's complaints of the day than in all
+    complaints of the four weeks before (so "kota", "kupang" and the like fall away)."""
+    history_start = day_bounds_utc(day - timedelta(days=SPIKE_WEEKS * 7), tz)[0]
+    day_start, day_end = day_bounds_utc(day, tz)
+    rows = store.db.execute(
+        """SELECT p.created_at, a.text_normalized FROM posts p JOIN analysis a ON a.post_id = p.id
+           WHERE a.is_complaint = 1 AND p.is_repost = 0
+             AND p.created_at >= ? AND p.created_at < ?
+             AND (a.agency_id = ? OR p.created_at < ?)""",
+        [history_start, day_end, agency_id, day_start],
+    ).fetchall()
+    stop = stopwords()
+    today: Counter[str] = Counter()
+    before: Counter[str] = Counter()
+    for created_at, text in rows:
+        words = {
+            w
+            for w in (text or "").split()
+            if len(w) > 3
+            and w not in stop
+            and w not in _NOT_CONTENT_WORDS
+            and not w.startswith(_NOT_CONTENT)
+        }
+        (today if created_at >= day_start else before).update(words)
+    total_today = max(sum(today.values()), 1)
+    total_before = max(sum(before.values()), 1)
+    scored = [
+        (math.log((n + 0.5) / total_today) - math.log((before[w] + 0.5) / total_before), w)
+        for w, n in today.items()
+        if n >= 2
+    ]
+    return [w for _, w in sorted(scored, reverse=True)[:limit]]

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from monitor.agencies import Gazetteer
-from monitor.aggregate import aggregate_days, days_of
+from monitor.aggregate import aggregate_days, assign_cases, days_of
 from monitor.classify import load_model
 from monitor.clock import local_date, to_iso, utc_now
 from monitor.collectors import CollectContext, CollectorError, build_collector
@@ -167,6 +167,7 @@ def process(
     done = 0
     touched: set[date] = set()
     for batch in store.posts_to_process(model.version, batch_size):
+        assign_cases(store, batch)
         created = store.save_analyses(understand_batch(batch, model, gazetteer))
         touched |= days_of(created, config.timezone)
         done += len(batch)
@@ -215,7 +216,8 @@ def process_job(
 def digest_job(config: Config, day: date | None = None) -> list[Path]:
     """Write the digest of one local day (default yesterday). Reads only: no lock needed."""
     with open_store(config) as store:
-        return write_digest(config, store, load_model(), day or default_digest_day(config))
+        _, paths = write_digest(config, store, load_model(), day or default_digest_day(config))
+        return paths
 
 
 def default_digest_day(config: Config) -> date:
@@ -244,7 +246,8 @@ def run(
                 for d in aggregate_days(store, touched, config.timezone, model.version)
             ]
             day = digest_day or default_digest_day(config)
-            report.digest_paths = [str(p) for p in write_digest(config, store, model, day)]
+            _, paths = write_digest(config, store, model, day)
+            report.digest_paths = [str(p) for p in paths]
             status = "partial" if report.failed_sources else "ok"
         except Exception as exc:
             report.errors.append(f"{type(exc).__name__}: {exc}")

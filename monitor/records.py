@@ -40,6 +40,8 @@ class StoredPost:
     url: str = ""
     platform: str = ""
     is_repost: bool = False
+    parent_source_id: str = ""
+    case_id: int | None = None
 
 
 @dataclass

@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -388,7 +389,7 @@ class Store:
         while True:
             rows = self.db.execute(
                 """SELECT p.id, p.source, p.source_id, p.text, p.created_at, p.region, p.url,
-                          p.platform, p.is_repost
+                          p.platform, p.is_repost, p.parent_source_id, p.case_id
                    FROM posts p
                    WHERE p.id > ? AND NOT EXISTS (
                        SELECT 1 FROM analysis a WHERE a.post_id = p.id AND a.model_version = ?)
@@ -409,6 +410,8 @@ class Store:
                     url=r[6],
                     platform=r[7],
                     is_repost=bool(r[8]),
+                    parent_source_id=r[9],
+                    case_id=r[10],
                 )
                 for r in rows
             ]
@@ -662,33 +665,35 @@ class Store:
     def complaint_examples(
         self, start: str, end: str, model_version: str, per_agency: int = 3
     ) -> list[dict[str, Any]]:
-        """The most certain complaints per agency in [start, end), each text shown once.
+        """The most certain complaints per agency in [start, end), one per case.
 
-        A text posted again (copy-paste, a repost) is shown once with how many times
-        it appeared in the window (``copies``).
+        ``copies`` is how many posts the case has in all (copies and reposts), so a
+        complaint posted fifty times is shown once, "diposting 50×".
         """
         rows = self.db.execute_returning_dicts(
             """SELECT p.id, p.source, p.platform, p.url, p.created_at, p.text_display,
-                      p.is_repost, a.agency_id, a.sector, a.topics, a.complaint_score
+                      coalesce(p.case_id, p.id) AS case_id, a.agency_id, a.sector, a.topics,
+                      a.complaint_score
                FROM posts p JOIN analysis a ON a.post_id = p.id AND a.model_version = ?
                WHERE p.created_at >= ? AND p.created_at < ? AND a.is_complaint = 1
+                 AND p.is_repost = 0
                ORDER BY a.agency_id, a.complaint_score DESC, p.created_at""",
             [model_version, start, end],
         )
-        chosen: dict[tuple[str, str], dict[str, Any]] = {}
-        shown_per_agency: dict[str, int] = {}
+        chosen: list[dict[str, Any]] = []
+        seen_cases: set[int] = set()
+        shown: Counter[str] = Counter()
         for row in rows:
-            key = (row["agency_id"], " ".join(row["text_display"].lower().split()))
-            if key in chosen:
-                chosen[key]["copies"] += 1
+            if row["case_id"] in seen_cases or shown[row["agency_id"]] >= per_agency:
                 continue
-            if row["is_repost"] or shown_per_agency.get(row["agency_id"], 0) >= per_agency:
-                continue
-            shown_per_agency[row["agency_id"]] = shown_per_agency.get(row["agency_id"], 0) + 1
+            seen_cases.add(row["case_id"])
+            shown[row["agency_id"]] += 1
             row["topics"] = json.loads(row["topics"])
-            row["copies"] = 1
-            chosen[key] = row
-        return list(chosen.values())
+            chosen.append(row)
+        sizes = self.case_sizes([row["case_id"] for row in chosen])
+        for row in chosen:
+            row["copies"] = sizes.get(row["case_id"], 1)
+        return chosen
 
     # --- agency trends ----------------------------------------------------------------
 

@@ -43,8 +43,8 @@ def test_demo_runs_offline_and_writes_a_digest(tmp_path, monkeypatch, capsys):
     assert days >= 28  # spread over the last 30 days
 
     # The story in the demo data: RSUD S.K. Lerik spikes yesterday, and the digest says so.
-    changes = html.split("Yang berubah")[1].split("Instansi menurut")[0]
-    assert "RSUD S.K. Lerik" in changes
+    spikes = html.split(">Lonjakan<")[1].split("Instansi menurut")[0]
+    assert "RSUD S.K. Lerik" in spikes and "obat" in spikes
     assert "RSUD S.K. Lerik" in text
     # the footer names the model that classified, with its version
     from monitor.classify import load_model

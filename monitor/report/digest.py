@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from monitor import __version__
+from monitor.aggregate import detect_spikes
 from monitor.clock import (
     day_bounds_utc,
     format_day_id,
@@ -26,13 +27,11 @@ from monitor.clock import (
 )
 from monitor.config import Config
 from monitor.labels import UNRESOLVED_AGENCY_NAME, sector_name, topic_name
+from monitor.report.charts import bar_chart_png
 from monitor.store import Store
 
 BASELINE_DAYS = 7
-# A change is listed when an agency has at least this many complaints on the day
-# and at least twice its daily average over the previous seven days.
-CHANGE_MIN_COMPLAINTS = 3
-CHANGE_MIN_RATIO = 2.0
+CHART_DAYS = 14
 EXAMPLES_PER_AGENCY = 2
 AGENCIES_WITH_EXAMPLES = 6
 
@@ -56,6 +55,17 @@ class AgencyRow:
 
 
 @dataclass
+class SpikeView:
+    name: str
+    observed: int
+    expected: float
+    p_text: str
+    topics: list[tuple[str, int]]
+    terms: list[str]
+    examples: list[dict[str, Any]]
+
+
+@dataclass
 class Digest:
     day: date
     day_text: str
@@ -67,8 +77,10 @@ class Digest:
     agencies_with_complaints: int
     unresolved_complaints: int
     rows: list[AgencyRow]
-    changes: list[AgencyRow]
+    spikes: list[SpikeView]
     examples: list[dict[str, Any]]
+    chart_title: str
+    chart_png: bytes
     health: list[dict[str, Any]]
     model_text: str
     generated_text: str
@@ -106,25 +118,53 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
         if r["complaints"]
     ]
     rows.sort(key=lambda row: (-row.complaints, row.name))
-    changes = [
-        row
-        for row in rows
-        if row.agency_id
-        and row.complaints >= CHANGE_MIN_COMPLAINTS
-        and row.complaints >= CHANGE_MIN_RATIO * row.baseline_avg
-    ]
 
     start, end = day_bounds_utc(day, tz)
     examples = store.complaint_examples(start, end, model.version, EXAMPLES_PER_AGENCY)
-    order = {row.agency_id: index for index, row in enumerate(rows)}
-    examples.sort(key=lambda e: (order.get(e["agency_id"], len(order)), -e["complaint_score"]))
-    shown_agencies = [row.agency_id for row in rows if row.agency_id][:AGENCIES_WITH_EXAMPLES]
-    examples = [e for e in examples if e["agency_id"] in shown_agencies]
     for example in examples:
         example["agency_name"] = _name(names, example["agency_id"])
         example["time_text"] = format_local(parse_iso(example["created_at"]), tz)
         example["topic_names"] = [topic_name(t) for t in example["topics"]]
         example["sector_name"] = sector_name(example["sector"])
+    spikes = [
+        SpikeView(
+            name=_name(names, spike.agency_id),
+            observed=spike.observed,
+            expected=spike.expected,
+            p_text="p < 0,001" if spike.p_value < 0.001 else f"p = {_comma(spike.p_value, 3)}",
+            topics=[(topic_name(t), n) for t, n in spike.topics],
+            terms=spike.terms,
+            examples=[e for e in examples if e["agency_id"] == spike.agency_id],
+        )
+        for spike in detect_spikes(store, day, tz)
+    ]
+    spiking = {spike.name for spike in spikes}
+    order = {row.agency_id: index for index, row in enumerate(rows)}
+    shown_agencies = [row.agency_id for row in rows if row.agency_id and row.name not in spiking][
+        :AGENCIES_WITH_EXAMPLES
+    ]
+    examples = sorted(
+        (e for e in examples if e["agency_id"] in shown_agencies),
+        key=lambda e: (order.get(e["agency_id"], len(order)), -e["complaint_score"]),
+    )
+    chart_days = [day - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
+    per_day = {
+        r["day"]: r["complaints"] or 0
+        for r in store.db.execute_returning_dicts(
+            """SELECT day, sum(complaints) AS complaints FROM daily_counts
+               WHERE topic = '' AND day BETWEEN ? AND ? GROUP BY day""",
+            [chart_days[0].isoformat(), iso],
+        )
+    }
+    chart_title = (
+        f"Pengaduan per hari, {CHART_DAYS} hari sampai {day.strftime('%d-%m-%Y')} "
+        f"({zone_label(tz)})"
+    )
+    chart_png = bar_chart_png(
+        [d.strftime("%d/%m") for d in chart_days],
+        [per_day.get(d.isoformat(), 0) for d in chart_days],
+        chart_title,
+    )
 
     health_since = day_bounds_utc(day - timedelta(days=1), tz)[0]
     health = [
@@ -156,12 +196,33 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
         agencies_with_complaints=sum(1 for row in rows if row.agency_id),
         unresolved_complaints=sum(row.complaints for row in rows if not row.agency_id),
         rows=rows,
-        changes=changes,
+        spikes=spikes,
         examples=examples,
+        chart_title=chart_title,
+        chart_png=chart_png,
         health=health,
-        model_text=f"{model.description} (versi {model.version})",
+        model_text=_model_text(model),
         generated_text=format_local(utc_now(), tz),
     )
+
+
+def _model_text(model: Any) -> str:
+    card = getattr(model, "card", None) or {}
+    evaluated = card.get("trained_at", "")[:10]
+    metrics = card.get("metrics", {})
+    text = f"{model.description}, versi {model.version}"
+    if evaluated and metrics:
+        text += (
+            f"; dievaluasi {evaluated} (validasi silang: F1 pengaduan "
+            f"{_comma(metrics.get('complaint_f1', 0), 2)}, "
+            f"F1 sektor {_comma(metrics.get('sector_macro_f1', 0), 2)})"
+        )
+    return text
+
+
+def _comma(value: float, places: int) -> str:
+    """A decimal number as Indonesian writes it: 0,97."""
+    return f"{value:.{places}f}".replace(".", ",")
 
 
 def _environment() -> Environment:
@@ -176,10 +237,11 @@ def _environment() -> Environment:
     return env
 
 
-def render_digest(digest: Digest) -> tuple[str, str]:
-    """(HTML, plain text) of the digest."""
+def render_digest(digest: Digest, chart_src: str) -> tuple[str, str]:
+    """(HTML, plain text) of the digest; the chart image is referred to as ``chart_src``
+    (a file name beside the archived page, or "cid:..." in an e-mail)."""
     env = _environment()
-    html = env.get_template("digest.html.j2").render(d=digest)
+    html = env.get_template("digest.html.j2").render(d=digest, chart_src=chart_src)
     text_env = _environment()
     text_env.autoescape = False
     text = text_env.get_template("digest.txt.j2").render(d=digest)
@@ -194,11 +256,33 @@ def write_atomic(path: Path, content: str) -> None:
     os.replace(tmp, path)
 
 
-def write_digest(config: Config, store: Store, model: Any, day: date) -> list[Path]:
-    """Build, render and archive the digest for one local day; returns the files written."""
-    html, text = render_digest(build_digest(config, store, model, day))
-    html_path = config.reports_dir / f"digest-{day.isoformat()}.html"
-    text_path = config.reports_dir / f"digest-{day.isoformat()}.txt"
-    write_atomic(html_path, html)
-    write_atomic(text_path, text)
-    return [html_path, text_path]
+CHART_CID = "grafik-harian"
+
+
+def write_atomic_bytes(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+
+
+def write_digest(config: Config, store: Store, model: Any, day: date) -> tuple[Digest, list[Path]]:
+    """Build, render and archive the digest of one local day: HTML, text and chart."""
+    digest = build_digest(config, store, model, day)
+    stem = f"digest-{day.isoformat()}"
+    chart_path = config.reports_dir / f"{stem}-grafik.png"
+    html, text = render_digest(digest, chart_path.name)
+    write_atomic_bytes(chart_path, digest.chart_png)
+    write_atomic(config.reports_dir / f"{stem}.html", html)
+    write_atomic(config.reports_dir / f"{stem}.txt", text)
+    return digest, [
+        config.reports_dir / f"{stem}.html",
+        config.reports_dir / f"{stem}.txt",
+        chart_path,
+    ]
+
+
+def email_parts(digest: Digest) -> tuple[str, str, dict[str, bytes]]:
+    """(HTML with the chart by Content-ID, text, inline images) for sending."""
+    html, text = render_digest(digest, f"cid:{CHART_CID}")
+    return html, text, {CHART_CID: digest.chart_png}
