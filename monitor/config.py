@@ -61,8 +61,17 @@ class DigestConfig:
 @dataclass
 class PrivacyConfig:
     raw_retention_days: int = 30
+    post_retention_days: int = 0  # delete whole posts after this many days; 0 = keep
     pseudonym_key_env: str = "MONITOR_PSEUDONYM_KEY"
     show_author_handles: bool = False
+
+
+@dataclass
+class OperationsConfig:
+    heartbeat_url: str = ""  # pinged (GET) after every successful run
+    log_file: str = ""  # also log to this file, rotated; "" = stderr only
+    log_max_bytes: int = 10_000_000
+    log_backups: int = 5
 
 
 @dataclass
@@ -140,6 +149,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    operations: OperationsConfig = field(default_factory=OperationsConfig)
     path: Path | None = None  # the file it was read from, if any
 
     def source(self, name: str) -> SourceConfig:
@@ -317,9 +327,11 @@ TOP = {
     "http": Key("table", dict),
     "ingest": Key("table", dict),
     "schedule": Key("table", dict),
+    "operations": Key("table", dict),
 }
 PRIVACY = {
     "raw_retention_days": Key(int, 30, check=_non_negative),
+    "post_retention_days": Key(int, 0, check=_non_negative),
     "pseudonym_key_env": Key(str, "MONITOR_PSEUDONYM_KEY", check=_env_name),
     "show_author_handles": Key(bool, False),
 }
@@ -394,6 +406,20 @@ INGEST = {
     "max_body_bytes": Key(int, 1_000_000, check=_positive),
     "max_clock_skew_seconds": Key(int, 300, check=_positive),
     "source": Key(str, "ingest", check=_slug),
+}
+OPERATIONS = {
+    "heartbeat_url": Key(
+        str,
+        "",
+        check=lambda v: (
+            None
+            if v == "" or v.startswith(("http://", "https://"))
+            else f"'{v}' must be an http(s) URL"
+        ),
+    ),
+    "log_file": Key(str, ""),
+    "log_max_bytes": Key(int, 10_000_000, check=_positive),
+    "log_backups": Key(int, 5, check=_non_negative),
 }
 SCHEDULE = {
     "process_every": Key(str, "every 10m", check=_schedule),
@@ -485,6 +511,15 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
     http = HttpConfig(**_read_section(top["http"], HTTP, "http", problems))
     ingest = IngestConfig(**_read_section(top["ingest"], INGEST, "ingest", problems))
     schedule = ScheduleConfig(**_read_section(top["schedule"], SCHEDULE, "schedule", problems))
+    operations = OperationsConfig(
+        **_read_section(top["operations"], OPERATIONS, "operations", problems)
+    )
+    if privacy.post_retention_days and privacy.post_retention_days < privacy.raw_retention_days:
+        problems.append(
+            "privacy.post_retention_days: must be 0 (keep) or at least raw_retention_days"
+        )
+    if operations.log_file:
+        operations.log_file = str(_resolve(base_dir, operations.log_file))
     _unique(regions, "id", "regions", problems)
     _unique(agencies, "id", "agencies", problems)
     _unique(sources, "name", "sources", problems)
@@ -525,6 +560,7 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
         http=http,
         ingest=ingest,
         schedule=schedule,
+        operations=operations,
         path=path,
     )
 
