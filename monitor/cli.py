@@ -183,40 +183,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from monitor.store import SCHEMA_VERSION, Store
+    from monitor.doctor import needs_a_person, run_doctor
 
-    config = _load(args)
-    problems = 0
-    print(f"config    ok      {config.path}")
-    for source in config.sources:
-        missing = [env for env in source.credentials.values() if not os.environ.get(env)]
-        state = "disabled" if not source.enabled else ("MISSING" if missing else "ok")
-        if source.enabled and missing:
-            problems += 1
-        detail = f"credentials not set: {', '.join(missing)}" if missing else source.type
-        print(f"source    {state:<7} {source.name}: {detail}")
-    if not config.database.exists():
-        print(f"database  new     {config.database} (created by the first run)")
-    else:
-        with Store.open(config.database) as store:
-            check = store.db.execute("PRAGMA integrity_check").fetchone()[0]
-            size = config.database.stat().st_size
-            state = "ok" if check == "ok" else "BROKEN"
-            problems += state != "ok"
-            print(
-                f"database  {state:<7} {config.database}: schema {store.schema_version}/"
-                f"{SCHEMA_VERSION}, {store.count_posts()} posts, {size / 1e6:.1f} MB, "
-                f"integrity {check}"
-            )
-            for health in store.source_health(""):
-                state = "FAILING" if health.last_error else "ok"
-                problems += bool(health.last_error)
-                last = health.last_success_at or "never"
-                print(
-                    f"last run  {state:<7} {health.source}: last success {last} {health.last_error}"
-                )
+    checks = run_doctor(_load(args))
+    width = max(len(c.area) for c in checks)
+    for check in checks:
+        print(f"{check.area:<{width}}  {check.status:<5} {check.detail}")
+    problems = sum(c.status == "FAIL" for c in checks)
     print("doctor: " + ("all good" if not problems else f"{problems} thing(s) need a person"))
-    return EXIT_OK if not problems else EXIT_SOURCES_FAILED
+    return EXIT_SOURCES_FAILED if needs_a_person(checks) else EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -1,0 +1,156 @@
+"""`monitor doctor`: is everything in order, and if not, what needs a person?
+
+Each check gives a status: ``ok``, ``warn`` (worth a look) or ``FAIL`` (needs a
+person; doctor exits non-zero so a monitoring system can call it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from monitor.clock import parse_iso, utc_now
+from monitor.config import Config, parse_interval_seconds
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+STALE_AFTER = timedelta(days=2)  # for cron-scheduled sources, when no interval is known
+
+
+@dataclass
+class Check:
+    area: str
+    status: str
+    detail: str
+
+
+def check_config(config: Config, environ=os.environ) -> list[Check]:
+    checks = [Check("config", OK, str(config.path or "(built in)"))]
+    try:
+        from monitor.operations import config_secret_warnings
+    except ImportError:  # pragma: no cover - arrives with the operations module
+        config_secret_warnings = None
+    if config_secret_warnings and config.path:
+        for warning in config_secret_warnings(config.path):
+            checks.append(Check("config", WARN, warning))
+    for source in config.sources:
+        missing = [env for env in source.credentials.values() if not environ.get(env)]
+        if not source.enabled:
+            checks.append(Check(f"source {source.name}", "off", f"{source.type}, disabled"))
+        elif missing:
+            checks.append(
+                Check(f"source {source.name}", FAIL, f"credentials not set: {', '.join(missing)}")
+            )
+        else:
+            checks.append(Check(f"source {source.name}", OK, source.type))
+    smtp = config.digest.smtp
+    if smtp.host:
+        for env in (smtp.username_env, smtp.password_env):
+            if env and not environ.get(env):
+                checks.append(Check("e-mail", FAIL, f"environment variable {env} is not set"))
+    return checks
+
+
+def check_model() -> list[Check]:
+    from monitor.classify import load_model
+    from monitor.classify.model import ModelError
+
+    try:
+        model = load_model()
+    except (ModelError, ValueError, OSError) as exc:
+        return [Check("model", FAIL, str(exc))]
+    card = getattr(model, "card", None)
+    if not card:
+        return [Check("model", WARN, f"{model.version}: no trained model, keyword baseline in use")]
+    metrics = card.get("metrics", {})
+    return [
+        Check(
+            "model",
+            OK,
+            f"{model.version}, files match card.json, trained {card.get('trained_at', '?')[:10]}, "
+            f"complaint F1 {metrics.get('complaint_f1', 0):.3f}",
+        )
+    ]
+
+
+def check_database(config: Config) -> list[Check]:
+    from monitor.store import SCHEMA_VERSION, Store, StoreError
+
+    if not config.database.exists():
+        return [Check("database", OK, f"{config.database}: new, created by the first run")]
+    try:
+        store = Store.open(config.database)
+    except StoreError as exc:
+        return [Check("database", FAIL, str(exc))]
+    checks = []
+    with store:
+        integrity = store.db.execute("PRAGMA integrity_check").fetchone()[0]
+        size = config.database.stat().st_size
+        checks.append(
+            Check(
+                "database",
+                OK if integrity == "ok" else FAIL,
+                f"{config.database}: schema {store.schema_version}/{SCHEMA_VERSION}, "
+                f"{store.count_posts()} posts, {size / 1e6:.1f} MB, integrity {integrity}",
+            )
+        )
+        checks += _check_runs(config, store)
+        checks += _check_outbox(store)
+    return checks
+
+
+def _check_runs(config: Config, store) -> list[Check]:
+    now = utc_now()
+    checks = []
+    schedules = {s.name: s for s in config.sources}
+    for health in store.source_health(""):
+        source = schedules.get(health.source)
+        area = f"last run {health.source}"
+        if not health.last_success_at:
+            checks.append(Check(area, FAIL, f"never succeeded; last error: {health.last_error}"))
+            continue
+        age = now - parse_iso(health.last_success_at)
+        interval = parse_interval_seconds(source.schedule) if source else None
+        allowed = timedelta(seconds=3 * interval) if interval else STALE_AFTER
+        detail = f"last success {_age(age)} ago"
+        if health.last_error:
+            checks.append(Check(area, FAIL, f"{detail}; failing now: {health.last_error}"))
+        elif source and source.enabled and age > allowed:
+            checks.append(Check(area, WARN, f"{detail}, longer than its schedule allows"))
+        else:
+            checks.append(Check(area, OK, detail))
+    return checks
+
+
+def _check_outbox(store) -> list[Check]:
+    rows = store.db.execute(
+        "SELECT status, count(*), max(last_error) FROM outbox "
+        "WHERE status != 'sent' GROUP BY status"
+    ).fetchall()
+    checks = []
+    for status, count, error in rows:
+        if status == "unconfirmed":
+            checks.append(
+                Check(
+                    "outbox",
+                    FAIL,
+                    f"{count} digest(s) whose sending was interrupted: check whether "
+                    "recipients got them; they are not resent automatically",
+                )
+            )
+        else:
+            checks.append(Check("outbox", WARN, f"{count} {status} digest(s); last error: {error}"))
+    return checks or [Check("outbox", OK, "nothing waiting")]
+
+
+def _age(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def run_doctor(config: Config, environ=os.environ) -> list[Check]:
+    return check_config(config, environ) + check_model() + check_database(config)
+
+
+def needs_a_person(checks: list[Check]) -> bool:
+    return any(c.status == FAIL for c in checks)

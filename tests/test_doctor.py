@@ -1,0 +1,66 @@
+"""`monitor doctor` finds what needs a person and exits non-zero for it."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+from monitor.classify.model import WEIGHTS_FILE, shipped_model_dir
+from monitor.clock import to_iso, utc_now
+from monitor.config import SourceConfig
+from monitor.doctor import FAIL, OK, WARN, needs_a_person, run_doctor
+from monitor.records import SourceRun
+from monitor.store import Store
+
+
+def by_area(checks, prefix):
+    return [c for c in checks if c.area.startswith(prefix)]
+
+
+def test_a_fresh_setup_is_all_good(config):
+    checks = run_doctor(config, environ={})
+    assert not needs_a_person(checks)
+    assert by_area(checks, "model")[0].status == OK
+
+
+def test_a_tampered_model_needs_a_person(config, tmp_path, monkeypatch):
+    copy = tmp_path / "model"
+    shutil.copytree(shipped_model_dir(), copy)
+    data = bytearray((copy / WEIGHTS_FILE).read_bytes())
+    data[100] ^= 1
+    (copy / WEIGHTS_FILE).write_bytes(bytes(data))
+    monkeypatch.setenv("MONITOR_MODEL_DIR", str(copy))
+    checks = run_doctor(config, environ={})
+    [model] = by_area(checks, "model")
+    assert model.status == FAIL and "does not match its card" in model.detail
+
+
+def test_missing_credentials_failing_and_stale_sources(config):
+    config.sources = [
+        SourceConfig(name="x1", type="x", credentials={"bearer_token": "X_TOKEN_FOR_TEST"}),
+        SourceConfig(name="down", type="rss", schedule="every 1h"),
+        SourceConfig(name="stale", type="rss", schedule="every 1h"),
+    ]
+    with Store.open(config.database) as store:
+        run_id = store.start_run("test")
+        store.record_source_run(run_id, SourceRun("down", error="GET https://x: timed out"))
+        store.record_source_run(run_id, SourceRun("stale", new=3))
+        store.db.execute(
+            "UPDATE run_sources SET finished_at = ? WHERE source = 'stale'",
+            [to_iso(utc_now() - timedelta(hours=5))],
+        )
+    checks = run_doctor(config, environ={})
+    assert by_area(checks, "source x1")[0].status == FAIL
+    assert "X_TOKEN_FOR_TEST" in by_area(checks, "source x1")[0].detail
+    assert by_area(checks, "last run down")[0].status == FAIL
+    assert by_area(checks, "last run stale")[0].status == WARN
+    assert needs_a_person(checks)
+
+
+def test_an_interrupted_send_needs_a_person(config):
+    with Store.open(config.database) as store:
+        store.enqueue_mail("2026-11-21", "all", ["staf@example.org"], "s", b"m")
+        [mail] = store.outbox()
+        store.set_mail_status(mail["id"], "unconfirmed")
+    [outbox] = by_area(run_doctor(config, environ={}), "outbox")
+    assert outbox.status == FAIL and "not resent" in outbox.detail
