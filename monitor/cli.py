@@ -39,9 +39,7 @@ DEMO_DIR = "monitor-demo"
 
 log = logging.getLogger("monitor")
 
-NOT_BUILT = {
-    "trend": "agency trend pages arrive with the reports work (issue 6)",
-}
+NOT_BUILT: dict[str, str] = {}
 
 
 class UsageError(Exception):
@@ -338,6 +336,42 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_trend(args: argparse.Namespace) -> int:
+    from monitor.classify import load_model
+    from monitor.pipeline import open_store
+    from monitor.report.digest import write_atomic
+    from monitor.report.trend import build_trend, render_trend
+
+    config = _load(args)
+    try:
+        with open_store(config) as store:
+            trend = build_trend(config, store, load_model().version, args.agency, args.weeks)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    text = render_trend(trend, args.format)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        write_atomic(Path(args.output), text)
+        print(f"Trend {trend.agency_name}: {args.output}")
+    return EXIT_OK
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from monitor.classify import load_model
+    from monitor.pipeline import open_store
+    from monitor.report.site import build_site
+
+    config = _load(args)
+    try:
+        with open_store(config) as store:
+            paths = build_site(config, store, load_model().version, Path(args.out), args.weeks)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"Site: {paths[0]} ({len(paths)} files)")
+    return EXIT_OK
+
+
 def cmd_schedule(args: argparse.Namespace) -> int:
     from monitor.scheduler import Scheduler
 
@@ -595,6 +629,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv"
     )
     p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
+
+    p = add(
+        "trend",
+        cmd_trend,
+        "one agency's complaints per week and topic",
+        "Complaints about one agency per ISO week (Monday-Sunday, local time) and\n"
+        "topic, the comparison with the period before, and the latest complaints.\n"
+        "The CSV and JSON hold exactly the numbers of the page's table.\n\n"
+        "  monitor trend --agency rsud-sk-lerik --weeks 12 --format csv --output lerik.csv",
+    )
+    p.add_argument("--agency", required=True, metavar="ID", help="agency id from the config")
+    p.add_argument("--weeks", type=int, default=12, help="how many weeks (default 12)")
+    p.add_argument("--format", choices=("html", "csv", "json"), default="html")
+    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+
+    p = add(
+        "site",
+        cmd_site,
+        "write the static site of agency trend pages",
+        "An index of all agencies with sparklines and one page per agency with its\n"
+        "chart, tables and CSV/JSON downloads. Plain files, no JavaScript, relative\n"
+        "links: open from disk or copy to any intranet web server.",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the site into")
+    p.add_argument("--weeks", type=int, default=12, help="how many weeks (default 12)")
 
     add(
         "schedule",

@@ -533,8 +533,11 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
                     problems.append(f"{where}[{index}].region: {problem}")
         if top["default_region"] and (problem := region_check(top["default_region"])):
             problems.append(f"default_region: {problem}")
-    if (digest.recipients or digest.agency_recipients) and not smtp.host:
-        problems.append("digest.smtp.host: required when the digest has recipients")
+    if digest.recipients or digest.agency_recipients:
+        if not smtp.host:
+            problems.append("digest.smtp.host: required when the digest has recipients")
+        if not smtp.sender:
+            problems.append("digest.smtp.sender: required when the digest has recipients")
     agency_ids = {a.id for a in agencies}
     for agency_id in digest.agency_recipients:
         if agency_id not in agency_ids:

@@ -22,7 +22,8 @@ from monitor.clock import local_date, to_iso, utc_now
 from monitor.collectors import CollectContext, CollectorError, build_collector
 from monitor.config import Config, SourceConfig
 from monitor.records import Post, RunReport, SourceRun
-from monitor.report.digest import write_digest
+from monitor.report.digest import Digest, email_parts, scoped, write_digest
+from monitor.report.mail import mail_due, queue_digest, send_pending
 from monitor.store import Store
 from monitor.text.redact import pseudonymise, redact
 from monitor.understand import Model, understand_batch
@@ -213,10 +214,45 @@ def process_job(
         return count, days
 
 
+def deliver_digest(config: Config, store: Store, digest: Digest) -> list[str]:
+    """Queue the digest for its recipients (all, and each agency its own part), then send
+    what the outbox holds. Returns problems to report; a failed send stays queued."""
+    if not mail_due(config):
+        return []
+    day = digest.day
+    sender = config.digest.smtp.sender
+    subject = f"Ringkasan pengaduan layanan publik, {digest.day_text}"
+    if config.digest.recipients:
+        html, text, images = email_parts(digest)
+        queue_digest(
+            store, day, "all", config.digest.recipients, subject, html, text, images, sender
+        )
+    for agency_id, recipients in config.digest.agency_recipients.items():
+        if recipients:
+            part = scoped(digest, agency_id)
+            html, text, images = email_parts(part)
+            queue_digest(
+                store,
+                day,
+                agency_id,
+                recipients,
+                f"{subject} ({part.scope_name})",
+                html,
+                text,
+                images,
+                sender,
+            )
+    sent = send_pending(config, store)
+    return sent.errors
+
+
 def digest_job(config: Config, day: date | None = None) -> list[Path]:
-    """Write the digest of one local day (default yesterday). Reads only: no lock needed."""
-    with open_store(config) as store:
-        _, paths = write_digest(config, store, load_model(), day or default_digest_day(config))
+    """Write the digest of one local day (default yesterday) and deliver it (under the
+    run lock: the outbox must never be sent by two processes at once)."""
+    with run_lock(config.database), open_store(config) as store:
+        digest, paths = write_digest(config, store, load_model(), day or default_digest_day(config))
+        for problem in deliver_digest(config, store, digest):
+            log.warning("digest e-mail: %s", problem)
         return paths
 
 
@@ -246,9 +282,10 @@ def run(
                 for d in aggregate_days(store, touched, config.timezone, model.version)
             ]
             day = digest_day or default_digest_day(config)
-            _, paths = write_digest(config, store, model, day)
+            digest, paths = write_digest(config, store, model, day)
             report.digest_paths = [str(p) for p in paths]
-            status = "partial" if report.failed_sources else "ok"
+            report.errors += [f"e-mail: {e}" for e in deliver_digest(config, store, digest)]
+            status = "partial" if report.failed_sources or report.errors else "ok"
         except Exception as exc:
             report.errors.append(f"{type(exc).__name__}: {exc}")
             raise

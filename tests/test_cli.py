@@ -6,9 +6,7 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
-from monitor.cli import EXIT_LOCKED, EXIT_NOT_BUILT, EXIT_SOURCES_FAILED, EXIT_USAGE, main
+from monitor.cli import EXIT_LOCKED, EXIT_SOURCES_FAILED, EXIT_USAGE, main
 from monitor.config import example_config_text
 from monitor.pipeline import run_lock
 from monitor.store import Store
@@ -55,12 +53,6 @@ POSTS = [
         "text": "Disdukcapil Kota Kupang buka layanan Sabtu",
     },
 ]
-
-
-@pytest.mark.parametrize("command", ["trend"])
-def test_commands_not_built_yet_say_so_and_fail(command, capsys):
-    assert main([command]) == EXIT_NOT_BUILT
-    assert "not built yet" in capsys.readouterr().err
 
 
 def test_missing_config_explains_what_to_do(tmp_path, monkeypatch, capsys):
@@ -237,3 +229,17 @@ def test_import_command_reports_rows_and_adds_nothing_the_second_time(tmp_path, 
     assert main(["--config", str(path), "import", str(export), "--source", "fb-import"]) == 0
     assert "already imported" in capsys.readouterr().out
     assert main(["--config", str(path), "import", str(export), "--source", "replay-test"]) == 2
+
+
+def test_trend_and_site_commands(tmp_path, capsys):
+    path = replay_config(tmp_path, POSTS)
+    assert main(["--config", str(path), "run", "-q"]) == 0
+    out = tmp_path / "lerik.csv"
+    args = ["--config", str(path), "trend", "--agency", "rsud-sk-lerik", "--format", "csv"]
+    assert main([*args, "--output", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("week_start,week_end,complaints")
+    assert main(["--config", str(path), "trend", "--agency", "nope"]) == EXIT_USAGE
+    assert "unknown agency id 'nope'" in capsys.readouterr().err
+    assert main(["--config", str(path), "site", "--out", str(tmp_path / "site")]) == 0
+    assert (tmp_path / "site" / "index.html").exists()
+    assert (tmp_path / "site" / "agency" / "rsud-sk-lerik.csv").exists()

@@ -152,3 +152,20 @@ def test_a_lock_left_by_a_killed_run_does_not_block_the_next(tmp_path, config):
     assert Path(f"{config.database}.lock").exists()  # the file stays, the lock does not
     report = run(config)
     assert report.processed == 1
+
+
+def test_only_web_addresses_become_links(tmp_path, config):
+    complaint = "Sudah 3 bulan KTP belum jadi di dukcapil kota kupang, petugas tidak pernah respon"
+    config.sources = [
+        replay_source(
+            tmp_path,
+            [
+                post(1, 1, complaint, url="javascript:alert(document.cookie)"),
+                post(2, 1, complaint + " lagi, tolong dibantu", url="https://example.org/p/2"),
+            ],
+        )
+    ]
+    report = run(config)
+    html = Path(report.digest_paths[0]).read_text(encoding="utf-8")
+    assert "javascript:" not in html
+    assert 'href="https://example.org/p/2"' in html

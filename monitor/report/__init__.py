@@ -1,1 +1,29 @@
-"""What people read: the daily digest (and, later, agency trend pages)."""
+"""What people read: the daily digest, agency trend pages, the static site, e-mail.
+
+``templates()`` is the one Jinja2 setup for all of them: the package's templates,
+autoescaped, with the number filters Indonesian readers expect and ``web_link``,
+which lets only http(s) addresses become links (a ``javascript:`` URL in an
+imported post must never be clickable).
+"""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+
+def web_link(url: object) -> str:
+    text = str(url or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else ""
+
+
+def templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("monitor.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = lambda value: f"{value:,.0f}".replace(",", ".")
+    env.filters["avg"] = lambda value: f"{value:.1f}".replace(".", ",")
+    env.filters["web_link"] = web_link
+    return env

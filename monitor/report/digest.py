@@ -8,12 +8,10 @@ rendered with Jinja2 (autoescaped) to HTML and plain text, written under
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from monitor import __version__
 from monitor.aggregate import detect_spikes
@@ -27,6 +25,7 @@ from monitor.clock import (
 )
 from monitor.config import Config
 from monitor.labels import UNRESOLVED_AGENCY_NAME, sector_name, topic_name
+from monitor.report import templates
 from monitor.report.charts import bar_chart_png
 from monitor.store import Store
 
@@ -85,6 +84,7 @@ class Digest:
     model_text: str
     generated_text: str
     version: str = __version__
+    scope_name: str = ""  # set on an agency's own part of the digest
 
 
 def _name(names: dict[str, str], agency_id: str) -> str:
@@ -225,24 +225,30 @@ def _comma(value: float, places: int) -> str:
     return f"{value:.{places}f}".replace(".", ",")
 
 
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("monitor.report", "templates"),
-        autoescape=select_autoescape(["html", "j2"], default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
+def scoped(digest: Digest, agency_id: str) -> Digest:
+    """One agency's part of the digest: only its own rows, spikes and examples."""
+    rows = [row for row in digest.rows if row.agency_id == agency_id]
+    name = rows[0].name if rows else agency_id
+    return replace(
+        digest,
+        rows=rows,
+        spikes=[s for s in digest.spikes if s.name == name],
+        examples=[e for e in digest.examples if e["agency_id"] == agency_id]
+        + [e for s in digest.spikes if s.name == name for e in s.examples],
+        complaints=sum(row.complaints for row in rows),
+        posts=sum(row.posts for row in rows),
+        agencies_with_complaints=len(rows),
+        unresolved_complaints=0,
+        scope_name=name,
     )
-    env.filters["num"] = lambda value: f"{value:,.0f}".replace(",", ".")
-    env.filters["avg"] = lambda value: f"{value:.1f}".replace(".", ",")
-    return env
 
 
 def render_digest(digest: Digest, chart_src: str) -> tuple[str, str]:
     """(HTML, plain text) of the digest; the chart image is referred to as ``chart_src``
     (a file name beside the archived page, or "cid:..." in an e-mail)."""
-    env = _environment()
+    env = templates()
     html = env.get_template("digest.html.j2").render(d=digest, chart_src=chart_src)
-    text_env = _environment()
+    text_env = templates()
     text_env.autoescape = False
     text = text_env.get_template("digest.txt.j2").render(d=digest)
     return html, text

@@ -1,0 +1,160 @@
+"""A static site of every agency's complaint trend, readable straight from the files.
+
+``out_dir/index.html`` lists every agency with its complaints in the window, the
+change against the previous period and a sparkline; ``out_dir/agency/<id>.html`` is
+the agency's trend page, with ``<id>.csv`` and ``<id>.json`` beside it holding the
+numbers of that page's table. No server, no JavaScript, relative links only: the
+folder can be copied to any intranet host or opened from a disk. Every file is
+written to a temporary name and renamed; nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from monitor import __version__
+from monitor.config import Config
+from monitor.labels import UNRESOLVED_AGENCY
+from monitor.report.charts import sparkline_svg
+from monitor.report.digest import write_atomic
+from monitor.report.trend import (
+    DEFAULT_WEEKS,
+    PERCENT_MIN_EARLIER,
+    UNRESOLVED_SLUG,
+    Trend,
+    build_trend,
+    environment,
+    period_text,
+    trend_csv,
+    trend_html,
+    trend_json,
+)
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+AGENCY_DIR = "agency"
+
+
+@dataclass
+class IndexRow:
+    trend: Trend
+    href: str  # relative to index.html
+    sparkline: str  # inline SVG
+
+    @property
+    def complaints(self) -> int:
+        return self.trend.total_complaints
+
+
+def agency_ids(config: Config, store: Store, first_day: str, last_day: str) -> list[str]:
+    """Every configured agency, any other agency with counts in the window, and ''."""
+    ids = [agency.id for agency in config.agencies]
+    seen = set(ids)
+    for row in store.daily_totals(first_day, last_day):
+        agency_id = row["agency_id"]
+        if agency_id and agency_id not in seen:
+            seen.add(agency_id)
+            ids.append(agency_id)
+    return [*ids, UNRESOLVED_AGENCY]
+
+
+def _check_slugs(ids: list[str]) -> None:
+    if UNRESOLVED_SLUG in ids:
+        raise ValueError(
+            f"agency id '{UNRESOLVED_SLUG}' is reserved for complaints tied to no agency; "
+            "rename that agency in the config"
+        )
+
+
+def build_site(
+    config: Config,
+    store: Store,
+    model_version: str,
+    out_dir: Path,
+    weeks: int = DEFAULT_WEEKS,
+    today: date | None = None,
+) -> list[Path]:
+    """Write index.html and agency/<id>.html|.csv|.json under ``out_dir``; returns them.
+
+    The unresolved bucket's files are ``agency/tidak-teridentifikasi.*``. Files from
+    earlier builds that this build does not write are left as they are.
+    """
+    out_dir = Path(out_dir)
+    first = build_trend(config, store, model_version, UNRESOLVED_AGENCY, weeks, today)
+    ids = agency_ids(config, store, first.first_day.isoformat(), first.last_day.isoformat())
+    _check_slugs(ids)
+    trends = [
+        first
+        if agency_id == UNRESOLVED_AGENCY
+        else build_trend(config, store, model_version, agency_id, weeks, first.last_day)
+        for agency_id in ids
+    ]
+
+    written: list[Path] = []
+    for trend in trends:
+        base = out_dir / AGENCY_DIR / trend.slug
+        pages = {
+            base.with_suffix(".csv"): trend_csv(trend),
+            base.with_suffix(".json"): trend_json(trend),
+            base.with_suffix(".html"): trend_html(
+                trend,
+                index_href="../index.html",
+                downloads={"CSV": f"{trend.slug}.csv", "JSON": f"{trend.slug}.json"},
+            ),
+        }
+        for path, content in pages.items():
+            write_atomic(path, content)
+            written.append(path)
+
+    index = out_dir / "index.html"
+    write_atomic(index, site_index_html(trends))
+    written.insert(0, index)
+    log.info("site: %d agency pages in %s", len(trends), out_dir)
+    return written
+
+
+def index_rows(trends: list[Trend]) -> list[IndexRow]:
+    """Agencies with complaints first (most first), then the rest by name."""
+    rows = [
+        IndexRow(
+            trend=trend,
+            href=f"{AGENCY_DIR}/{trend.slug}.html",
+            sparkline=sparkline_svg(
+                trend.complaints_per_week,
+                width=112,
+                height=28,
+                label=(
+                    f"Pengaduan per minggu, {trend.agency_name}, "
+                    f"{period_text(trend.first_day, trend.last_day)}: "
+                    + ", ".join(str(count) for count in trend.complaints_per_week)
+                ),
+            ),
+        )
+        for trend in trends
+    ]
+    rows.sort(key=lambda row: (row.complaints == 0, -row.complaints, row.trend.agency_name.lower()))
+    return rows
+
+
+def site_index_html(trends: list[Trend]) -> str:
+    rows = index_rows(trends)
+    sample = trends[0]
+    return (
+        environment()
+        .get_template("site_index.html.j2")
+        .render(
+            rows=rows,
+            sample=sample,
+            comparison=next((t.comparison for t in trends if t.comparison), None),
+            total=sum(row.complaints for row in rows),
+            with_complaints=sum(1 for row in rows if row.complaints and row.trend.agency_id),
+            agencies=sum(1 for row in rows if row.trend.agency_id),
+            period=period_text,
+            percent_min=PERCENT_MIN_EARLIER,
+            version=__version__,
+        )
+    )
