@@ -1,8 +1,8 @@
 """The `monitor` command: parses arguments, calls the library, maps results to exit codes.
 
-Exit codes: 0 success; 1 the run finished but some sources failed; 2 usage,
-config or database error; 3 another run holds the lock; 4 the command is not
-built yet in this version.
+Exit codes: 0 success; 1 the run finished but some sources failed (or doctor
+found something that needs a person); 2 usage, config or database error; 3
+another run holds the lock.
 """
 
 from __future__ import annotations
@@ -32,14 +32,11 @@ EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
-EXIT_NOT_BUILT = 4
 
 DEFAULT_CONFIG = "monitor.toml"
 DEMO_DIR = "monitor-demo"
 
 log = logging.getLogger("monitor")
-
-NOT_BUILT: dict[str, str] = {}
 
 
 class UsageError(Exception):
@@ -407,11 +404,6 @@ def cmd_serve_ingest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_not_built(args: argparse.Namespace) -> int:
-    _stderr(f"monitor {args.command}: not built yet: {NOT_BUILT[args.command]}.")
-    return EXIT_NOT_BUILT
-
-
 # --- parser ---------------------------------------------------------------------------
 
 DESCRIPTION = """\
@@ -422,11 +414,12 @@ Typical use:
   monitor init                         write monitor.toml (Kota Kupang example)
   monitor doctor                       check config, credentials and database
   monitor run                          collect, process and write the digest (for cron)
+  monitor site --out site/             agency trend pages, for agency staff
 """
 
 EPILOG = """\
-exit codes: 0 ok, 1 some sources failed, 2 usage/config/database error,
-3 another run is in progress, 4 command not built yet.
+exit codes: 0 ok, 1 some sources failed (doctor: something needs a person),
+2 usage/config/database error, 3 another run is in progress.
 The config is --config PATH, else $MONITOR_CONFIG, else ./monitor.toml."""
 
 
@@ -702,8 +695,6 @@ def build_parser() -> argparse.ArgumentParser:
         "source. Exits 1 when something needs a person.",
     )
 
-    for name, reason in NOT_BUILT.items():
-        add(name, cmd_not_built, f"(not built yet) {reason.split(' (')[0]}")
     return parser
 
 
