@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import threading
 from datetime import date
@@ -90,6 +91,8 @@ def _print_run(report) -> None:
         print(f"Digest: {path}", file=out)
     for source in failed:
         print(f"SOURCE FAILED: {source.source}: {source.error}", file=out)
+    for problem in report.errors:
+        print(f"PROBLEM: {problem}", file=out)
 
 
 # --- commands -------------------------------------------------------------------------
@@ -118,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     _print_run(report)
-    return EXIT_SOURCES_FAILED if report.failed_sources else EXIT_OK
+    return EXIT_SOURCES_FAILED if report.failed_sources or report.errors else EXIT_OK
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -730,3 +733,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunLocked as exc:
         _stderr(f"monitor: {exc}")
         return EXIT_LOCKED
+    except sqlite3.Error as exc:
+        _stderr(
+            f"monitor: database error: {exc}. The interrupted transaction was rolled back; "
+            "nothing stored is lost. 'monitor doctor' checks the database."
+        )
+        return EXIT_SOURCES_FAILED

@@ -282,9 +282,17 @@ def run(
                 for d in aggregate_days(store, touched, config.timezone, model.version)
             ]
             day = digest_day or default_digest_day(config)
-            digest, paths = write_digest(config, store, model, day)
-            report.digest_paths = [str(p) for p in paths]
-            report.errors += [f"e-mail: {e}" for e in deliver_digest(config, store, digest)]
+            try:
+                digest, paths = write_digest(config, store, model, day)
+            except OSError as exc:
+                # Disk full, folder gone, no permission: what was collected and
+                # processed is committed; the next run writes the digest again.
+                where = f" ({exc.filename})" if exc.filename else ""
+                report.errors.append(f"digest not written: {exc.strerror or exc}{where}")
+                log.error("digest not written: %s", exc)
+            else:
+                report.digest_paths = [str(p) for p in paths]
+                report.errors += [f"e-mail: {e}" for e in deliver_digest(config, store, digest)]
             status = "partial" if report.failed_sources or report.errors else "ok"
         except Exception as exc:
             report.errors.append(f"{type(exc).__name__}: {exc}")

@@ -254,22 +254,23 @@ def render_digest(digest: Digest, chart_src: str) -> tuple[str, str]:
     return html, text
 
 
-def write_atomic(path: Path, content: str) -> None:
-    """Write via a temporary file and rename, so readers never see half a file."""
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write via a temporary file and rename, so readers never see half a file; a
+    failed write (disk full) leaves neither a partial file nor the temporary one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(content, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 CHART_CID = "grafik-harian"
-
-
-def write_atomic_bytes(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
 
 
 def write_digest(config: Config, store: Store, model: Any, day: date) -> tuple[Digest, list[Path]]:
@@ -278,7 +279,7 @@ def write_digest(config: Config, store: Store, model: Any, day: date) -> tuple[D
     stem = f"digest-{day.isoformat()}"
     chart_path = config.reports_dir / f"{stem}-grafik.png"
     html, text = render_digest(digest, chart_path.name)
-    write_atomic_bytes(chart_path, digest.chart_png)
+    write_atomic(chart_path, digest.chart_png)
     write_atomic(config.reports_dir / f"{stem}.html", html)
     write_atomic(config.reports_dir / f"{stem}.txt", text)
     return digest, [
