@@ -63,6 +63,7 @@ def _load(args: argparse.Namespace) -> Config:
     config = load_config(path)
     if args.db:
         config.database = Path(args.db)
+    _setup_logging(args, config)
     return config
 
 
@@ -121,7 +122,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     _print_run(report)
-    return EXIT_SOURCES_FAILED if report.failed_sources or report.errors else EXIT_OK
+    if report.failed_sources or report.errors:
+        return EXIT_SOURCES_FAILED
+    if config.operations.heartbeat_url:
+        from monitor.operations import ping_heartbeat
+
+        ping_heartbeat(config)  # logs its own warning; a down monitor never fails the run
+    return EXIT_OK
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -372,6 +379,25 @@ def cmd_site(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from monitor.operations import purge_job
+
+    print(purge_job(_load(args)).summary())
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from monitor.operations import BackupError, backup
+
+    config = _load(args)
+    try:
+        path = backup(config, Path(args.path), overwrite=args.overwrite)
+    except BackupError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"Backup: {path}")
+    return EXIT_OK
+
+
 def cmd_schedule(args: argparse.Namespace) -> int:
     from monitor.scheduler import Scheduler
 
@@ -454,6 +480,12 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
         action="count",
         default=default(0),
         help="more log output (-vv for debug)",
+    )
+    common.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=default("text"),
+        help="log lines as text (default) or JSON, one object a line",
     )
     common.add_argument(
         "-q",
@@ -626,6 +658,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
 
+    add(
+        "purge",
+        cmd_purge,
+        "apply the retention settings now",
+        "Remove raw payloads older than [privacy] raw_retention_days and, when\n"
+        "post_retention_days is set, whole posts older than that (their daily counts\n"
+        "stay). Compacts the file when much was freed. 'monitor run' does this too.",
+    )
+    p = add(
+        "backup",
+        cmd_backup,
+        "a consistent copy of the database, while runs go on",
+        "Copy the database with SQLite's online backup API to PATH (a file, or a\n"
+        "folder that gets monitor-YYYYMMDD-HHMMSS.db), checked with integrity_check.\n"
+        "  15 23 * * *  cd /srv/monitor && monitor backup /srv/backup/",
+    )
+    p.add_argument("path", metavar="PATH", help="file or folder to write the copy to")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
     p = add(
         "trend",
         cmd_trend,
@@ -701,16 +752,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(args: argparse.Namespace) -> None:
-    level = (
-        logging.ERROR
-        if args.quiet
-        else [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    )
-    # httpx logs every request URL at INFO; query strings can hold API keys.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose >= 2 else logging.WARNING)
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+def _log_level(args: argparse.Namespace) -> int:
+    if args.quiet:
+        return logging.ERROR
+    return [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+
+
+def _setup_logging(args: argparse.Namespace, config: Config | None = None) -> None:
+    """stderr logs (text or JSON lines); with a config, also its log file, and every
+    secret the config names masked as *** wherever it would appear."""
+    from monitor.logsetup import setup_logging
+    from monitor.operations import secret_values
+
+    if config is None:
+        setup_logging(_log_level(args), args.log_format)
+        return
+    ops = config.operations
+    setup_logging(
+        _log_level(args),
+        args.log_format,
+        ops.log_file,
+        ops.log_max_bytes,
+        ops.log_backups,
+        secrets=secret_values(config),
     )
 
 

@@ -228,13 +228,22 @@ def _read_section(
             continue
         value = data[key]
         if not _type_ok(value, rule.kind):
-            problems.append(f"{prefix}{key}: must be {_kind_name(rule.kind)}, got {value!r:.60}")
+            problems.append(
+                f"{prefix}{key}: must be {_kind_name(rule.kind)}, got {_glimpse(value)}"
+            )
             values[key] = rule.default() if callable(rule.default) else rule.default
             continue
         if rule.check and (problem := rule.check(value)):
             problems.append(f"{prefix}{key}: {problem}")
         values[key] = value
     return values
+
+
+def _glimpse(value: Any) -> str:
+    """A wrong value named without revealing it: a mistaken secret must not reach logs."""
+    if isinstance(value, str):
+        return f"a string starting '{value[:4]}…'" if len(value) > 4 else repr(value)
+    return type(value).__name__
 
 
 def _one_of(choices: tuple[str, ...] | list[str]) -> Check:
@@ -252,7 +261,7 @@ def _env_name(value: str) -> str | None:
     if value == "" or ENV_NAME.match(value):
         return None
     return (
-        f"'{value:.12}…' is not an environment variable NAME (A-Z, 0-9, _); put the secret "
+        f"'{value[:4]}…' is not an environment variable NAME (A-Z, 0-9, _); put the secret "
         "in the environment and its name here"
     )
 
@@ -414,7 +423,7 @@ OPERATIONS = {
         check=lambda v: (
             None
             if v == "" or v.startswith(("http://", "https://"))
-            else f"'{v}' must be an http(s) URL"
+            else f"'{v[:4]}…' must be an http(s) URL"
         ),
     ),
     "log_file": Key(str, ""),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from monitor.classify import load_model
 from monitor.clock import local_date, to_iso, utc_now
 from monitor.collectors import CollectContext, CollectorError, build_collector
 from monitor.config import Config, SourceConfig
+from monitor.operations import purge
 from monitor.records import Post, RunReport, SourceRun
 from monitor.report.digest import Digest, email_parts, scoped, write_digest
 from monitor.report.mail import mail_due, queue_digest, send_pending
@@ -173,6 +175,11 @@ def process(
         touched |= days_of(created, config.timezone)
         done += len(batch)
         progress(f"diproses: {done} posting")
+    cutoff = retention_cutoff(config)
+    if cutoff:
+        # A post arriving late for a day already purged must not replace that day's
+        # counts with its own: those days keep the counts they had.
+        touched = {day for day in touched if day >= cutoff}
     return done, touched
 
 
@@ -256,6 +263,12 @@ def digest_job(config: Config, day: date | None = None) -> list[Path]:
         return paths
 
 
+def retention_cutoff(config: Config) -> date | None:
+    """The first local day whose posts are kept, when whole posts are purged."""
+    days = config.privacy.post_retention_days
+    return local_date(utc_now(), config.timezone) - timedelta(days=days) if days else None
+
+
 def default_digest_day(config: Config) -> date:
     """Yesterday in local time: the last complete day when the morning run happens."""
     return local_date(utc_now(), config.timezone) - timedelta(days=1)
@@ -293,6 +306,10 @@ def run(
             else:
                 report.digest_paths = [str(p) for p in paths]
                 report.errors += [f"e-mail: {e}" for e in deliver_digest(config, store, digest)]
+            try:
+                log.info("retention: %s", purge(config, store).summary())
+            except (sqlite3.Error, OSError) as exc:
+                report.errors.append(f"purge: {exc}")
             status = "partial" if report.failed_sources or report.errors else "ok"
         except Exception as exc:
             report.errors.append(f"{type(exc).__name__}: {exc}")

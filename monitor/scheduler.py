@@ -25,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config, parse_interval_seconds
+from monitor.operations import purge_job
 from monitor.pipeline import RunLocked, collect_job, digest_job, open_store, process_job
 from monitor.service import wait_for_stop_signal
 
@@ -79,6 +80,11 @@ class Scheduler:
             "process",
             trigger_for(config.schedule.process_every, tz),
             lambda: process_job(config, command="schedule:process"),
+        )
+        self._add(
+            "purge",
+            CronTrigger(hour=3, minute=30, timezone=ZoneInfo(tz)),
+            lambda: purge_job(config),
         )
         hour, minute = (int(part) for part in config.digest.send_time.split(":"))
         self._add(

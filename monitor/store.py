@@ -172,10 +172,17 @@ def _v3_cases_and_outbox(db: Database) -> None:
     )
 
 
+def _v4_child_indexes(db: Database) -> None:
+    # Deleting posts (retention) must not scan these tables once per post.
+    db.execute("CREATE INDEX post_sketch_post ON post_sketch (post_id)")
+    db.execute("CREATE INDEX labels_post ON labels (post_id)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_normalized_text,
     _v3_cases_and_outbox,
+    _v4_child_indexes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -243,3 +243,28 @@ def test_trend_and_site_commands(tmp_path, capsys):
     assert main(["--config", str(path), "site", "--out", str(tmp_path / "site")]) == 0
     assert (tmp_path / "site" / "index.html").exists()
     assert (tmp_path / "site" / "agency" / "rsud-sk-lerik.csv").exists()
+
+
+def test_backup_purge_and_json_logs_from_the_command_line(tmp_path, capsys):
+    import json as _json
+
+    path = replay_config(tmp_path, POSTS)
+    assert main(["--config", str(path), "run", "-q"]) == 0
+    assert main(["--config", str(path), "backup", str(tmp_path / "copy.db")]) == 0
+    with Store.open(tmp_path / "copy.db") as copy:
+        assert copy.count_posts() == 3
+    assert main(["--config", str(path), "backup", str(tmp_path / "copy.db")]) == EXIT_USAGE
+    assert main(["--config", str(path), "purge"]) == 0
+    assert "raw" in capsys.readouterr().out.lower()
+    assert main(["--config", str(path), "--log-format", "json", "-v", "run"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert lines and all("level" in _json.loads(line) for line in lines)
+
+
+def test_a_secret_in_the_environment_never_reaches_the_logs(tmp_path, monkeypatch, capsys):
+    secret = "s3cr3t-token-value-123456"
+    monkeypatch.setenv("X_BEARER_TOKEN", secret)
+    path = replay_config(tmp_path, POSTS, extra=X_SOURCE)
+    main(["--config", str(path), "-vv", "run"])
+    captured = capsys.readouterr()
+    assert secret not in captured.err and secret not in captured.out

@@ -46,7 +46,7 @@ def test_jobs_come_from_the_config(config, tmp_path):
         SourceConfig(name="off", type="replay", enabled=False),
     ]
     scheduler = Scheduler(config)
-    assert sorted(scheduler.job_ids) == ["collect:a", "collect:b", "digest", "process"]
+    assert sorted(scheduler.job_ids) == ["collect:a", "collect:b", "digest", "process", "purge"]
     job = scheduler.scheduler.get_job("digest")
     assert "hour='7', minute='0'" in str(job.trigger)
     assert str(job.trigger.timezone) == "Asia/Makassar"

@@ -1,0 +1,589 @@
+"""Keeping an unattended installation healthy: retention, backups, heartbeat, secrets.
+
+- ``purge``: raw payloads and (optionally) whole posts past their retention time go,
+  in short transactions; the daily counts stay; the file is compacted when much
+  was freed.
+- ``backup``: a consistent copy of the database while runs go on (SQLite's online
+  backup API), checked before it is given its final name.
+- ``ping_heartbeat``: tells an outside monitoring service that a run succeeded.
+- ``secret_values`` / ``config_secret_warnings``: the secrets to keep out of logs,
+  and values in the config file that look like secrets put there by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import sqlite3
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor.clock import day_bounds_utc, local_date, to_iso, to_utc, utc_now
+from monitor.config import ENV_NAME, Config
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+PURGE_BATCH = 5_000
+VACUUM_FRACTION = 0.25  # compact when the free pages are more than this share of the file ...
+VACUUM_MIN_BYTES = 50 * 1024 * 1024  # ... or more than this many bytes
+BACKUP_PAGES_PER_STEP = 1024
+BACKUP_PAUSE_SECONDS = 0.005
+HEARTBEAT_TIMEOUT_SECONDS = 10.0
+MIN_SECRET_LENGTH = 4
+
+
+class BackupError(Exception):
+    """The backup could not be made; nothing was left at the destination."""
+
+
+# --- retention ------------------------------------------------------------------------
+
+
+@dataclass
+class PurgeReport:
+    raw_cleared: int = 0  # posts whose raw payload was removed
+    posts_deleted: int = 0  # whole posts removed (with their analyses, sketches, labels)
+    bytes_before: int = 0  # database size (pages x page size) before the purge
+    bytes_after: int = 0  # ... and after it (and after VACUUM, if one ran)
+    vacuumed: bool = False
+    cases_moved: int = 0  # remaining posts whose case pointed at a deleted post
+
+    def summary(self) -> str:
+        compacted = "compacted" if self.vacuumed else "not compacted"
+        return (
+            f"raw payloads cleared: {self.raw_cleared}, posts deleted: {self.posts_deleted}, "
+            f"database {_megabytes(self.bytes_before)} -> {_megabytes(self.bytes_after)} "
+            f"({compacted})"
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+@contextmanager
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE: each batch reads ids and writes them under the same write lock,
+    so a writer committing in between cannot turn the batch into a busy-snapshot error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _database_bytes(conn: sqlite3.Connection) -> int:
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    return pages * conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+def _free_bytes(conn: sqlite3.Connection) -> int:
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    return free * conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+def purge(
+    config: Config,
+    store: Store,
+    now: datetime | None = None,
+    *,
+    batch_size: int = PURGE_BATCH,
+    vacuum_fraction: float = VACUUM_FRACTION,
+    vacuum_min_bytes: int = VACUUM_MIN_BYTES,
+) -> PurgeReport:
+    """Apply the privacy retention settings to the database.
+
+    1. ``posts.raw`` becomes NULL for posts collected more than
+       ``privacy.raw_retention_days`` ago (for every post when it is 0: "never stored").
+    2. With ``privacy.post_retention_days`` > 0, posts created before the start of
+       the local day that many days ago are deleted, together with their
+       ``analysis``, ``post_sketch`` and ``labels`` rows. Whole local days go, so a
+       day is never left half-purged. ``daily_counts`` is never touched: the
+       aggregates outlive the posts they were counted from.
+    3. ``VACUUM`` when what was freed is more than ``vacuum_fraction`` of the file
+       or more than ``vacuum_min_bytes``: the free pages (``freelist_count`` x
+       ``page_size``), or the bytes of payload and text removed when that is more
+       (a payload that fitted in its row's page leaves the page half empty, not
+       free). VACUUM needs free disk space about the size of the database; when it
+       fails (disk full, busy) the purge itself stands and this is logged.
+
+    Each batch of ``batch_size`` posts is its own short transaction, so a huge purge
+    never holds the write lock for long and an interrupted purge simply resumes.
+
+    **Cases.** A post's ``case_id`` names the post that started its case (itself,
+    or the original of a repost or copy). When that first post is deleted but later
+    members remain, their ``case_id`` would point at nothing: the case would lose
+    its head (``latest_complaints`` lists only heads) and ``case_sizes`` would miss
+    it. Such members are moved to the oldest remaining member of the same case
+    (earliest ``created_at``, then lowest id), which becomes the new head. All
+    members move together and the new head was in no other case, so every
+    "distinct cases" count over the remaining posts is unchanged: re-aggregating a
+    remaining day gives the same numbers as before the purge.
+
+    The caller holds the run lock (``purge_job`` does), so no ``process`` step is
+    adding analyses for posts being deleted.
+    """
+    now = to_utc(now or utc_now())
+    privacy = config.privacy
+    conn = store.db.conn
+    if conn.in_transaction:
+        conn.execute("COMMIT")  # a leftover implicit transaction would swallow our BEGIN
+    report = PurgeReport(bytes_before=_database_bytes(conn))
+
+    raw_cutoff = None
+    if privacy.raw_retention_days > 0:
+        raw_cutoff = to_iso(now - timedelta(days=privacy.raw_retention_days))
+    report.raw_cleared, payload_freed = _clear_raw(conn, raw_cutoff, batch_size)
+
+    if privacy.post_retention_days > 0:
+        oldest_kept = local_date(now - timedelta(days=privacy.post_retention_days), config.timezone)
+        cutoff = day_bounds_utc(oldest_kept, config.timezone)[0]
+        report.posts_deleted, report.cases_moved, deleted_bytes = _delete_posts(
+            conn, cutoff, batch_size
+        )
+        payload_freed += deleted_bytes
+
+    free = max(_free_bytes(conn), payload_freed)
+    size = _database_bytes(conn)
+    if free and (free > vacuum_fraction * size or free > vacuum_min_bytes):
+        log.info(
+            "compacting %s: about %s of %s free", store.path, _megabytes(free), _megabytes(size)
+        )
+        try:
+            conn.execute("VACUUM")
+            # In WAL mode VACUUM writes the new file into the WAL; fold it back now so
+            # the space is really returned to the disk.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            report.vacuumed = True
+        except sqlite3.OperationalError as exc:
+            log.warning("could not compact %s (the purge itself is done): %s", store.path, exc)
+    report.bytes_after = _database_bytes(conn)
+    log.info("purge of %s: %s", store.path, report.summary())
+    return report
+
+
+def _clear_raw(conn: sqlite3.Connection, cutoff: str | None, batch_size: int) -> tuple[int, int]:
+    """NULL the raw payloads collected before ``cutoff`` (all when None), batch by batch;
+    returns (posts, bytes of payload removed).
+
+    Walks the rowid upwards, so the whole table is read once however many batches.
+    """
+    when = "AND collected_at < :cutoff" if cutoff else ""
+    cleared = freed = last_id = 0
+    while True:
+        with _write_transaction(conn):
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    f"""SELECT id FROM posts WHERE id > :last AND raw IS NOT NULL {when}
+                        ORDER BY id LIMIT :limit""",
+                    {"last": last_id, "cutoff": cutoff, "limit": batch_size},
+                )
+            ]
+            if not ids:
+                return cleared, freed
+            batch = _json_ids(ids)
+            freed += conn.execute(
+                f"SELECT coalesce(sum(length(CAST(raw AS BLOB))), 0) FROM posts WHERE {_IN_BATCH}",
+                [batch],
+            ).fetchone()[0]
+            conn.execute(f"UPDATE posts SET raw = NULL WHERE {_IN_BATCH}", [batch])
+        cleared += len(ids)
+        last_id = ids[-1]
+
+
+_IN_BATCH = "id IN (SELECT value FROM json_each(?))"
+_ROW_BYTES = """coalesce(sum(length(CAST(text AS BLOB)) + length(CAST(text_display AS BLOB))
+                + coalesce(length(CAST(raw AS BLOB)), 0)), 0)"""
+
+
+def _json_ids(ids: list[int]) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"
+
+
+def _delete_posts(conn: sqlite3.Connection, cutoff: str, batch_size: int) -> tuple[int, int, int]:
+    """Delete posts created before ``cutoff`` with their dependent rows.
+
+    Returns (posts deleted, posts moved to another case, bytes of text removed).
+    """
+    deleted = moved = freed = 0
+    # The children are deleted explicitly in the same transaction. With foreign keys
+    # on, SQLite would also search post_sketch and labels (no index on post_id) once
+    # per deleted post: a full scan each, which makes a large purge take hours.
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        while True:
+            with _write_transaction(conn):
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        """SELECT id FROM posts WHERE created_at < ?
+                           ORDER BY created_at, id LIMIT ?""",
+                        [cutoff, batch_size],
+                    )
+                ]
+                if not ids:
+                    break
+                batch = _json_ids(ids)
+                for table in ("analysis", "post_sketch", "labels"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE post_id IN (SELECT value FROM json_each(?))",
+                        [batch],
+                    )
+                freed += conn.execute(
+                    f"SELECT {_ROW_BYTES} FROM posts WHERE {_IN_BATCH}", [batch]
+                ).fetchone()[0]
+                conn.execute(f"DELETE FROM posts WHERE {_IN_BATCH}", [batch])
+                moved += _rehome_cases(conn, batch)
+            deleted += len(ids)
+            log.debug("purge: %d posts deleted so far", deleted)
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {1 if foreign_keys else 0}")
+    return deleted, moved, freed
+
+
+def _rehome_cases(conn: sqlite3.Connection, deleted_ids: str) -> int:
+    """Point remaining members of cases whose head was deleted at their oldest member."""
+    rows = conn.execute(
+        """SELECT case_id, id FROM posts
+           WHERE case_id IN (SELECT value FROM json_each(?))
+           ORDER BY case_id, created_at, id""",
+        [deleted_ids],
+    ).fetchall()
+    new_head: dict[int, int] = {}
+    for old_case, post_id in rows:
+        new_head.setdefault(old_case, post_id)  # the first row of each case is its oldest
+    conn.executemany(
+        "UPDATE posts SET case_id = ? WHERE case_id = ?",
+        [(head, old_case) for old_case, head in new_head.items()],
+    )
+    return len(rows)
+
+
+def purge_job(config: Config, now: datetime | None = None) -> PurgeReport:
+    """``purge`` under the run lock (as ``monitor purge`` runs it outside ``monitor run``)."""
+    from monitor.pipeline import open_store, run_lock
+
+    with run_lock(config.database), open_store(config) as store:
+        return purge(config, store, now)
+
+
+# --- backup ---------------------------------------------------------------------------
+
+
+def backup(
+    config: Config,
+    destination: Path,
+    *,
+    overwrite: bool = False,
+    pages_per_step: int = BACKUP_PAGES_PER_STEP,
+    pause_seconds: float = BACKUP_PAUSE_SECONDS,
+    now: datetime | None = None,
+) -> Path:
+    """Copy the configured database to ``destination`` while runs go on; returns the path.
+
+    A destination that is an existing folder gets ``monitor-YYYYMMDD-HHMMSS.db``
+    (UTC) inside. An existing file is refused unless ``overwrite``. The copy is
+    made with SQLite's online backup API into a temporary file next to the
+    destination, ``pages_per_step`` pages at a time with a short pause between
+    steps, then switched to a self-contained single file (no -wal), checked with
+    ``PRAGMA integrity_check`` and only then renamed into place.
+
+    In WAL mode (as ``Store`` opens every database) the copy reads from one
+    snapshot held for the whole backup: writers are never blocked, and commits
+    during the backup neither restart it nor appear half in it. (Without that
+    snapshot SQLite restarts a stepwise backup whenever another connection
+    commits, so under steady writes it would never finish.) A database in the
+    old rollback-journal mode is copied in one step, which makes writers wait for
+    the copy (up to their busy timeout).
+    """
+    source_path = Path(config.database)
+    if not source_path.is_file():
+        raise BackupError(f"database {source_path} does not exist; nothing to back up")
+    destination = Path(destination).expanduser()
+    if destination.is_dir():
+        stamp = to_utc(now or utc_now()).strftime("%Y%m%d-%H%M%S")
+        destination = destination / f"monitor-{stamp}.db"
+    if not destination.parent.is_dir():
+        raise BackupError(f"folder {destination.parent} does not exist; create it first")
+    if destination.exists() and not overwrite:
+        raise BackupError(f"{destination} already exists; choose another name or overwrite it")
+    if destination.resolve() == source_path.resolve():
+        raise BackupError(f"{destination} is the database itself")
+
+    temporary = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
+    try:
+        _copy_database(source_path, temporary, pages_per_step, pause_seconds)
+        _check_copy(temporary)
+        _fsync(temporary)
+        _move_into_place(temporary, destination, overwrite)
+    finally:
+        for leftover in (temporary, Path(f"{temporary}-journal")):
+            leftover.unlink(missing_ok=True)
+    _fsync(destination.parent)
+    log.info("backup of %s written to %s", source_path, destination)
+    return destination
+
+
+def _copy_database(source: Path, target: Path, pages_per_step: int, pause: float) -> None:
+    # mode=rw: never create an empty database where the real one was expected.
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
+    dst = sqlite3.connect(str(target))
+    try:
+        src.execute("PRAGMA busy_timeout = 30000")
+        if src.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            # One snapshot for the whole copy: see backup()'s docstring.
+            src.execute("BEGIN")
+            src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        else:
+            pages_per_step = -1
+
+        def between_steps(status: int, remaining: int, total: int) -> None:
+            if remaining and pause:
+                time.sleep(pause)
+
+        src.backup(dst, pages=pages_per_step or -1, progress=between_steps)
+        if src.in_transaction:
+            src.execute("ROLLBACK")
+        # The copy keeps the source's WAL flag; make it one file that opens anywhere.
+        dst.execute("PRAGMA journal_mode = DELETE").fetchone()
+    except sqlite3.Error as exc:
+        raise BackupError(f"backup of {source} failed: {exc}") from None
+    finally:
+        dst.close()
+        src.close()
+
+
+def _check_copy(path: Path) -> None:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    except sqlite3.Error as exc:
+        result = [str(exc)]
+    finally:
+        conn.close()
+    if result != ["ok"]:
+        raise BackupError(f"the copy failed its integrity check: {'; '.join(result[:5])}")
+
+
+def _move_into_place(temporary: Path, destination: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(temporary, destination)
+        return
+    try:
+        # A hard link fails if the name was taken meanwhile: no silent overwrite.
+        os.link(temporary, destination)
+    except FileExistsError:
+        raise BackupError(f"{destination} already exists; nothing was overwritten") from None
+    except OSError:  # a file system without hard links
+        if destination.exists():
+            raise BackupError(f"{destination} already exists; nothing was overwritten") from None
+        os.replace(temporary, destination)
+
+
+def _fsync(path: Path) -> None:
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems refuse fsync on folders; the data itself is synced
+    finally:
+        os.close(descriptor)
+
+
+# --- heartbeat ------------------------------------------------------------------------
+
+
+def ping_heartbeat(config: Config, client_factory: Callable[..., Any] = httpx.Client) -> str | None:
+    """GET ``operations.heartbeat_url`` after a successful run; None when it worked.
+
+    Never raises: a monitoring service that is down must not fail the run. The
+    answer is an error text (logged as a warning too) naming the host only, since
+    such URLs usually carry a secret token in their path.
+    """
+    url = config.operations.heartbeat_url
+    if not url:
+        return None
+    host = urlsplit(url).hostname or "the heartbeat service"
+    try:
+        from monitor.collectors.http import user_agent
+
+        with client_factory(
+            timeout=HEARTBEAT_TIMEOUT_SECONDS,
+            headers={"User-Agent": user_agent(config.http.contact)},
+            follow_redirects=True,
+        ) as client:
+            response = client.get(url)
+        status = response.status_code
+    except Exception as exc:  # anything at all: the run's result must not depend on it
+        error = f"heartbeat to {host} failed: {type(exc).__name__}: {exc}"
+    else:
+        if status < 400:
+            log.debug("heartbeat to %s: HTTP %d", host, status)
+            return None
+        error = f"heartbeat to {host} failed: HTTP {status}"
+    error = _without_url(error, url)
+    log.warning("%s", error)
+    return error
+
+
+def _without_url(text: str, url: str) -> str:
+    parts = urlsplit(url)
+    for secret_part in (url, parts.path + (f"?{parts.query}" if parts.query else ""), parts.path):
+        if len(secret_part) > 1:
+            text = text.replace(secret_part, "…")
+    return text
+
+
+# --- secrets --------------------------------------------------------------------------
+
+
+def secret_env_names(config: Config) -> list[str]:
+    """Every environment variable the config names as holding a secret."""
+    names = [env for source in config.sources for env in source.credentials.values()]
+    names += [
+        config.digest.smtp.username_env,
+        config.digest.smtp.password_env,
+        config.privacy.pseudonym_key_env,
+        config.ingest.secret_env,
+    ]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def secret_values(config: Config, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The values of those variables that are set (at least 4 characters), longest first."""
+    values = {environ.get(name, "") for name in secret_env_names(config)}
+    return sorted(
+        (value for value in values if len(value) >= MIN_SECRET_LENGTH),
+        key=lambda value: (-len(value), value),
+    )
+
+
+# Keys whose values are words people write, never credentials.
+_NOT_SECRET_KEYS = frozenset({"aliases", "places", "queries", "name", "short_name"})
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_\-+/=.~:]+$")
+_KNOWN_PREFIXES = (
+    ("AAAAAAAAAAAAAAAAAAAAA", "an X (Twitter) bearer token"),
+    ("github_pat_", "a GitHub token"),
+    ("ghp_", "a GitHub token"),
+    ("gho_", "a GitHub token"),
+    ("ghs_", "a GitHub token"),
+    ("glpat-", "a GitLab token"),
+    ("xoxb-", "a Slack token"),
+    ("xoxp-", "a Slack token"),
+    ("xapp-", "a Slack token"),
+    ("AIza", "a Google API key"),
+    ("eyJ", "a JSON Web Token"),
+    ("sk-", "an API secret key"),
+    ("AKIA", "an AWS access key"),
+)
+_APP_PASSWORD = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$")
+
+
+def _entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts: dict[str, int] = {}
+    for char in value:
+        counts[char] = counts.get(char, 0) + 1
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def _class_switches(run: str) -> int:
+    """Changes between letter, digit, upper and lower case inside one unbroken run.
+
+    Words, dates, slugs and paths switch rarely within a run; random tokens do
+    all the time ('xK9fQ2mZ7p').
+    """
+    kinds = ["d" if c.isdigit() else "u" if c.isupper() else "l" for c in run]
+    return sum(a != b for a, b in zip(kinds, kinds[1:], strict=False))
+
+
+def secret_reason(value: str) -> str | None:
+    """Why ``value`` looks like a credential, or None when it does not."""
+    text = value.strip()
+    if "-----BEGIN" in text and "KEY" in text:
+        return "a private key"
+    if _URL.match(text):
+        parts = urlsplit(text)
+        return "a URL with a password in it" if parts.password else None
+    if any(c.isspace() for c in text):
+        return None
+    if _APP_PASSWORD.match(text):
+        return "a Bluesky app password"
+    if len(text) < 20:
+        return None
+    for prefix, kind in _KNOWN_PREFIXES:
+        if text.startswith(prefix):
+            return kind
+    if not _TOKEN_CHARS.match(text):
+        return None
+    runs = re.findall(r"[A-Za-z0-9]+", text)
+    switches = sum(_class_switches(run) for run in runs)
+    has_digit = any(c.isdigit() for c in text)
+    has_letter = any(c.isalpha() for c in text)
+    entropy = _entropy(text)
+    if has_digit and has_letter and switches >= 4 and entropy >= 3.3:
+        return "a random token (long mix of letters and digits)"
+    if not has_digit and len(text) >= 24 and switches >= 10 and entropy >= 4.0:
+        return "a random token (long mix of upper- and lower-case letters)"
+    return None
+
+
+def _walk(value: Any, where: str, names_env: bool = False) -> Iterator[tuple[str, str, bool]]:
+    """(key path, string value, whether the key holds an environment variable NAME)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _NOT_SECRET_KEYS:
+                continue
+            holds_names = str(key).endswith("_env") or key == "credentials"
+            yield from _walk(item, f"{where}.{key}" if where else str(key), holds_names)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{where}[{index}]", names_env)
+    elif isinstance(value, str):
+        yield where, value, names_env
+
+
+def config_secret_warnings(config_path: Path) -> list[str]:
+    """Warnings for values in the TOML file that look like secrets put there by mistake.
+
+    Each names the key and why, and shows only the value's first 4 characters.
+    Search terms (``aliases``, ``places``, ``queries``) and names are not checked;
+    URLs only for a password in them. A key that takes an environment variable
+    NAME (``*_env``, ``credentials``) is flagged for anything that is not one.
+    """
+    try:
+        data = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return [f"{config_path}: not checked for secrets ({type(exc).__name__})"]
+    warnings = []
+    for where, value, names_env in _walk(data, ""):
+        reason = secret_reason(value)
+        if not reason and names_env and value and not ENV_NAME.match(value):
+            reason = "the secret itself: this key takes the NAME of an environment variable"
+        if reason:
+            warnings.append(
+                f"{where}: value '{value.strip()[:4]}…' looks like {reason}; secrets belong "
+                "in an environment variable whose NAME the config gives"
+            )
+    return warnings
