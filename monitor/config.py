@@ -21,11 +21,12 @@ from monitor.clock import DEFAULT_TIMEZONE
 from monitor.labels import SECTORS
 
 SOURCE_TYPES = ("x", "mastodon", "bluesky", "youtube", "rss", "file_import", "replay")
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-INTERVAL = re.compile(r"^every\s+(\d+)\s*([smh])$")
-CRON_FIELD = re.compile(r"^[0-9*/,\-a-zA-Z]+$")
-HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# \Z, not $: "$" also matches before a trailing newline ("replay\n" is no slug).
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*\Z")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
+INTERVAL = re.compile(r"^every\s+(\d+)\s*([smh])\Z")
+CRON_FIELD = re.compile(r"^[0-9*/,\-a-zA-Z]+\Z")
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\Z")
 
 
 class ConfigError(Exception):
@@ -246,6 +247,12 @@ def _glimpse(value: Any) -> str:
     return type(value).__name__
 
 
+def _path_text(value: str) -> str | None:
+    if any(ord(c) < 32 for c in value):
+        return "a path must not contain control characters (NUL, newline, ...)"
+    return None
+
+
 def _one_of(choices: tuple[str, ...] | list[str]) -> Check:
     def check(value: str) -> str | None:
         if value in choices:
@@ -324,8 +331,8 @@ def parse_interval_seconds(schedule: str) -> int | None:
 
 
 TOP = {
-    "database": Key(str, "monitor.db"),
-    "reports_dir": Key(str, "reports"),
+    "database": Key(str, "monitor.db", check=_path_text),
+    "reports_dir": Key(str, "reports", check=_path_text),
     "timezone": Key(str, DEFAULT_TIMEZONE, check=_timezone),
     "default_region": Key(str, ""),
     "privacy": Key("table", dict),
@@ -394,7 +401,7 @@ SOURCE = {
     "queries": Key("list[str]", list),
     "base_url": Key(str, ""),
     "credentials": Key("dict[str,str]", dict, check=_env_names),
-    "path": Key(str, ""),
+    "path": Key(str, "", check=_path_text),
 }
 
 

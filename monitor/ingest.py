@@ -136,7 +136,7 @@ class IngestHandler(BaseHTTPRequestHandler):
             posts = batch["posts"]
             if not isinstance(posts, list):
                 raise TypeError("'posts' must be a list")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             return self._answer(400, {"error": f'body must be {{"posts": [...]}}: {exc}'})
         self._answer(200, store_batch(self.server.config, posts))
 
@@ -157,7 +157,7 @@ def store_batch(config: Config, records: list[Any]) -> dict[str, Any]:
                     timezone=config.timezone,
                 )
             )
-        except ValueError as exc:
+        except (ValueError, OverflowError, RecursionError) as exc:
             rejected.append({"index": index, "reason": str(exc)})
     started = time.monotonic()
     with open_store(config) as store:

@@ -158,6 +158,40 @@ def collect(
     return results
 
 
+def interrupted_days(config: Config, store: Store, model_version: str, run_id: int) -> set[date]:
+    """Days whose counts a killed run may have left stale.
+
+    Called under the run lock, so a run still 'running' is a run that died. Its
+    analyses are committed, but the days they touched were only in its memory:
+    recount the days of every analysis written since the oldest such run began.
+    The dead runs are marked only after that recount (``mark_interrupted``), so a
+    run killed in turn leaves them for the next one.
+    """
+    oldest, count = store.db.execute(
+        "SELECT min(started_at), count(*) FROM runs WHERE status = 'running' AND id != ?",
+        [run_id],
+    ).fetchone()
+    if not count:
+        return set()
+    created = [
+        row[0]
+        for row in store.db.execute(
+            """SELECT DISTINCT p.created_at FROM analysis a JOIN posts p ON p.id = a.post_id
+               WHERE a.model_version = ? AND a.processed_at >= ?""",
+            [model_version, oldest],
+        )
+    ]
+    log.warning("%d interrupted run(s) found; recounting %d day(s)", count, len(created))
+    return days_of(created, config.timezone)
+
+
+def mark_interrupted(store: Store, run_id: int) -> None:
+    with store.db.atomic():
+        store.db.execute(
+            "UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND id != ?", [run_id]
+        )
+
+
 def process(
     config: Config,
     store: Store,
@@ -213,8 +247,10 @@ def process_job(
         run_id = store.start_run(command)
         count, status = 0, "failed"
         try:
+            recovered = interrupted_days(config, store, model.version, run_id)
             count, touched = process(config, store, model, progress)
-            days = aggregate_days(store, touched, config.timezone, model.version)
+            days = aggregate_days(store, touched | recovered, config.timezone, model.version)
+            mark_interrupted(store, run_id)
             status = "ok"
         finally:
             store.finish_run(run_id, status, count, [])
@@ -288,12 +324,14 @@ def run(
         report = RunReport(run_id=run_id, command=command)
         status = "failed"
         try:
+            recovered = interrupted_days(config, store, model.version, run_id)
             report.sources = collect(config, store, run_id, sources, progress)
             report.processed, touched = process(config, store, model, progress)
             report.days_aggregated = [
                 d.isoformat()
-                for d in aggregate_days(store, touched, config.timezone, model.version)
+                for d in aggregate_days(store, touched | recovered, config.timezone, model.version)
             ]
+            mark_interrupted(store, run_id)
             day = digest_day or default_digest_day(config)
             try:
                 digest, paths = write_digest(config, store, model, day)

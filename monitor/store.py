@@ -200,6 +200,11 @@ class SourceHealth:
     errors_in_window: int
 
 
+def _storable(text: str) -> str:
+    """Text SQLite can take: a lone surrogate quoted from bad input becomes an escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class Store:
     """One SQLite database file. Open with ``Store.open(path)``; close when done."""
 
@@ -512,9 +517,12 @@ class Store:
                     result.new,
                     result.duplicates,
                     result.rejected,
-                    result.error,
+                    _storable(result.error),
                     round(result.duration_s, 3),
-                    json.dumps(result.rejections[:MAX_REJECTIONS_KEPT], ensure_ascii=False),
+                    json.dumps(
+                        [_storable(r) for r in result.rejections[:MAX_REJECTIONS_KEPT]],
+                        ensure_ascii=False,
+                    ),
                 ],
             )
 
@@ -523,7 +531,13 @@ class Store:
             self.db.execute(
                 """UPDATE runs SET finished_at = ?, status = ?, processed = ?, errors = ?
                    WHERE id = ?""",
-                [to_iso(utc_now()), status, processed, json.dumps(errors), run_id],
+                [
+                    to_iso(utc_now()),
+                    status,
+                    processed,
+                    json.dumps([_storable(e) for e in errors]),
+                    run_id,
+                ],
             )
 
     def fetched_since(self, source: str, since: str) -> int:

@@ -60,7 +60,14 @@ def post_from_record(
         raise ValueError("missing 'id'")
     if not isinstance(text, str):
         raise ValueError(f"post {post_id}: missing 'text'")
-    created_at = _created_at(record, now, timezone, relative_times)
+    try:
+        json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        raise ValueError(f"post {post_id}: not valid UTF-8 text or a non-finite number") from None
+    try:
+        created_at = _created_at(record, now, timezone, relative_times)
+    except OverflowError:
+        raise ValueError(f"post {post_id}: time out of range") from None
     if created_at > now + FUTURE_TOLERANCE:
         raise ValueError(f"post {post_id}: created_at {created_at.isoformat()} is in the future")
     if created_at < EARLIEST:
@@ -102,8 +109,15 @@ def _created_at(record: dict, now: datetime, timezone: str, relative: bool) -> d
         today = now.astimezone(zone).date()
         hour, minute = (int(part) for part in str(record["time"]).split(":"))
         local = datetime(today.year, today.month, today.day, hour, minute, tzinfo=zone)
-        moment = local - timedelta(days=int(record["days_ago"]))
-    except (KeyError, ValueError, TypeError):
+        days_ago = int(record["days_ago"])
+        if days_ago < 0:
+            raise ValueError(f"post {post_id}: days_ago {days_ago} is in the future")
+        moment = local - timedelta(days=days_ago)
+    except ValueError as exc:
+        if "days_ago" in str(exc):
+            raise
+        raise ValueError(f"post {post_id}: needs created_at, or days_ago and time") from None
+    except (KeyError, TypeError, OverflowError):
         raise ValueError(f"post {post_id}: needs created_at, or days_ago and time") from None
     # A post "today" later than now would be in the future: keep it just before now.
     return min(moment, now - timedelta(minutes=1))
@@ -141,7 +155,7 @@ class ReplayCollector:
                 try:
                     record = json.loads(raw_line.decode("utf-8"))
                     posts.append(self._post(record))
-                except ValueError as exc:  # also bad UTF-8 and bad JSON
+                except (ValueError, OverflowError, RecursionError) as exc:  # bad UTF-8, JSON
                     rejected.append(f"{self.path.name}:{line_number}: {exc}")
                 if len(posts) + len(rejected) >= BATCH_SIZE:
                     yield Batch(posts, str(line_number), rejected)

@@ -13,6 +13,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 def web_link(url: object) -> str:
     text = str(url or "").strip()
+    if any(c.isspace() or ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in text):
+        return ""
     return text if text.lower().startswith(("http://", "https://")) else ""
 
 

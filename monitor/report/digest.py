@@ -276,6 +276,9 @@ CHART_CID = "grafik-harian"
 def write_digest(config: Config, store: Store, model: Any, day: date) -> tuple[Digest, list[Path]]:
     """Build, render and archive the digest of one local day: HTML, text and chart."""
     digest = build_digest(config, store, model, day)
+    # Callers hold the run lock: a temporary file here is a killed run's leftover.
+    for leftover in config.reports_dir.glob(".digest-*.tmp-*"):
+        leftover.unlink(missing_ok=True)
     stem = f"digest-{day.isoformat()}"
     chart_path = config.reports_dir / f"{stem}-grafik.png"
     html, text = render_digest(digest, chart_path.name)

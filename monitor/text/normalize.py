@@ -26,7 +26,7 @@ from nltk.tokenize import TweetTokenizer
 from monitor.text.html import html_to_text
 
 # A URL ends before trailing punctuation ("lihat https://x.co/a!!!" keeps the "!").
-_URL = re.compile(r"(?:https?://|www\.)\S+?(?=[.,!?;:)\]]*(?:\s|$))")
+_URL = re.compile(r"(?:https?://|www\.)\S*[^\s.,!?;:)\]]")
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(
     r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])"
