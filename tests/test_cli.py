@@ -268,3 +268,7 @@ def test_a_secret_in_the_environment_never_reaches_the_logs(tmp_path, monkeypatc
     main(["--config", str(path), "-vv", "run"])
     captured = capsys.readouterr()
     assert secret not in captured.err and secret not in captured.out
+    # nor the run records, nor anything else in the database
+    with Store.open(tmp_path / "monitor.db") as store:
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert secret.encode() not in (tmp_path / "monitor.db").read_bytes()
