@@ -76,10 +76,15 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 
 def assign_cases(store: Store, posts: Sequence[StoredPost]) -> dict[int, int]:
-    """Give every post without a case its case; returns {post id: case id}."""
+    """Give every post without a case its case; returns {post id: case id}.
+
+    Earlier posts of the same batch are found through an in-memory index of their
+    sketch hashes (linear in the batch), stored ones through the post_sketch table.
+    """
     cases: dict[int, int] = {}
     sketches: dict[int, list[int]] = {}
     shingle_sets: dict[int, set[str]] = {}
+    by_hash: dict[int, list[int]] = {}
     created = {p.id: p.created_at for p in posts}
     todo = sorted((p for p in posts if p.case_id is None), key=lambda p: p.id)
     parents = store.parent_cases(
@@ -93,14 +98,17 @@ def assign_cases(store: Store, posts: Sequence[StoredPost]) -> dict[int, int]:
         case = post.id
         if len(mine) >= MIN_SHINGLES:
             hashes = sketch(mine)
-            in_window = {
-                other: their
-                for other, their in sketches.items()
-                if abs(created[other] - post.created_at) <= CASE_WINDOW
-            }
-            case = _matching_case(store, post, mine, hashes, shingle_sets, in_window, cases)
+            shared = Counter(other for h in hashes for other in by_hash.get(h, ()))
+            in_batch = [
+                (other, cases[other], shingle_sets[other])
+                for other, count in shared.items()
+                if count >= 2 and abs(created[other] - post.created_at) <= CASE_WINDOW
+            ]
+            case = _matching_case(store, post, mine, hashes, in_batch)
             sketches[post.id] = hashes
             shingle_sets[post.id] = mine
+            for h in hashes:
+                by_hash.setdefault(h, []).append(post.id)
         cases[post.id] = case
     store.save_cases(cases, sketches)
     return cases
@@ -111,9 +119,7 @@ def _matching_case(
     post: StoredPost,
     mine: set[str],
     hashes: list[int],
-    batch_shingles: dict[int, set[str]],
-    batch_sketches: dict[int, list[int]],
-    batch_cases: dict[int, int],
+    in_batch: list[tuple[int, int, set[str]]],
 ) -> int:
     """The case of the most similar earlier post, or the post's own id."""
     since, until = (to_iso(post.created_at - CASE_WINDOW), to_iso(post.created_at + CASE_WINDOW))
@@ -124,14 +130,8 @@ def _matching_case(
     ]
     texts = store.post_texts([other for other, _ in stored])
     candidates = [(other, case, shingles(texts[other])) for other, case in stored if other in texts]
-    wanted = set(hashes)
-    candidates += [
-        (other, batch_cases[other], batch_shingles[other])
-        for other, their in batch_sketches.items()
-        if len(wanted & set(their)) >= 2
-    ]
     best_case, best_score = post.id, CASE_JACCARD
-    for other, case, theirs in sorted(candidates, key=lambda c: c[0]):
+    for other, case, theirs in sorted(candidates + in_batch, key=lambda c: c[0]):
         score = _jaccard(mine, theirs)
         if score >= best_score and other < post.id:
             best_case, best_score = case, score

@@ -127,6 +127,15 @@ def _standard(token: str) -> tuple[str, ...]:
 def tokens(text: str) -> list[str]:
     """Standard-Indonesian tokens of a post (see module docstring).
 
+    Cached for the last few thousand texts: processing reads each post several
+    times (classifier features, agency resolution, near-duplicate shingles)."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Standard-Indonesian tokens of a post (see module docstring).
+
     Plain chunks (letters, digits, inner hyphens) are tokens as they are; only
     chunks with punctuation or emoji go through TweetTokenizer, which is most of
     the cost, so both steps are cached.
@@ -138,7 +147,7 @@ def tokens(text: str) -> list[str]:
         else:
             for token in _chunk_tokens(chunk):
                 out.extend(_standard(token))
-    return out
+    return tuple(out)
 
 
 def normalize(text: str) -> str:
