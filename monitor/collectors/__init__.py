@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from monitor.config import SOURCE_TYPES, HttpConfig, SourceConfig
 from monitor.records import Post
+
+log = logging.getLogger(__name__)
 
 # config type -> "module:Class". A type whose module is not there yet is reported
 # as "not built yet" when a source of that type runs.
@@ -76,6 +80,21 @@ class Collector(Protocol):
     def __init__(self, source: SourceConfig, context: CollectContext) -> None: ...
 
     def fetch(self, cursor: str | None) -> Iterator[Batch]: ...
+
+
+def load_json_cursor(cursor: str | None, source_name: str) -> dict[str, Any]:
+    """A collector's saved cursor as a JSON object; an unreadable one means a fresh start
+    (the store's dedup makes re-fetching harmless)."""
+    if not cursor:
+        return {}
+    try:
+        value = json.loads(cursor)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        log.warning("%s: saved cursor is not a JSON object; starting afresh", source_name)
+        return {}
+    return value
 
 
 def build_collector(source: SourceConfig, context: CollectContext) -> Collector:

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 
 from monitor.clock import parse_iso
-from monitor.collectors import Batch, CollectContext, CollectorError
+from monitor.collectors import Batch, CollectContext, CollectorError, load_json_cursor
 from monitor.collectors.http import Http, SourceStopped, parse_json, require
 from monitor.config import SourceConfig
 from monitor.records import Post
@@ -78,15 +78,7 @@ def link_param(response: httpx.Response, rel: str, name: str) -> str | None:
 
 
 def load_cursor(cursor: str | None, source_name: str) -> dict[str, str]:
-    if not cursor:
-        return {}
-    try:
-        value = json.loads(cursor)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict):
-        log.warning("%s: saved cursor is not a JSON object; starting afresh", source_name)
-        return {}
+    value = load_json_cursor(cursor, source_name)
     return {str(k): str(v) for k, v in value.items() if isinstance(v, str | int) and v != ""}
 
 

@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 from xml.parsers import expat
 
 from monitor.clock import to_utc
-from monitor.collectors import Batch, CollectContext, CollectorError
+from monitor.collectors import Batch, CollectContext, CollectorError, load_json_cursor
 from monitor.collectors.http import Http, SourceStopped
 from monitor.config import SourceConfig
 from monitor.records import Post
@@ -386,15 +386,7 @@ class RssCollector:
 
 
 def _load_cursor(cursor: str | None, source_name: str) -> dict[str, dict[str, str]]:
-    if not cursor:
-        return {}
-    try:
-        value = json.loads(cursor)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict):
-        log.warning("%s: saved cursor is not a JSON object; starting afresh", source_name)
-        return {}
+    value = load_json_cursor(cursor, source_name)
     return {
         str(url): {str(k): str(v) for k, v in validators.items() if isinstance(v, str)}
         for url, validators in value.items()

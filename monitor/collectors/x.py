@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from monitor.clock import parse_iso
-from monitor.collectors import Batch, CollectContext, CollectorError
+from monitor.collectors import Batch, CollectContext, CollectorError, load_json_cursor
 from monitor.collectors.http import Http, parse_json
 from monitor.config import SourceConfig
 from monitor.records import Post
@@ -137,15 +137,7 @@ class XCollector:
     # --- cursor ---------------------------------------------------------------------
 
     def _load_cursor(self, cursor: str | None) -> dict[str, str]:
-        if not cursor:
-            return {}
-        try:
-            value = json.loads(cursor)
-        except json.JSONDecodeError:
-            value = None
-        if not isinstance(value, dict):
-            log.warning("%s: ignoring an unreadable cursor; starting afresh", self.source.name)
-            return {}
+        value = load_json_cursor(cursor, self.source.name)
         return {q: str(v) for q, v in value.items() if q in self.source.queries and v}
 
     @staticmethod
