@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from monitor.agencies import NAMED_CONFIDENCE, Gazetteer
-from monitor.records import Analysis, Prediction, StoredPost
+from monitor.records import AgencyMatch, Analysis, Prediction, StoredPost
 from monitor.text.normalize import normalize
 
 
@@ -28,15 +28,23 @@ def understand_batch(
     ]
 
 
-def _analysis(
-    post: StoredPost, result: Prediction, gazetteer: Gazetteer, model_version: str
-) -> Analysis:
-    text = normalize(post.text)
-    match = gazetteer.resolve(text, result.sector, post.region)
+def resolve(
+    text: str, result: Prediction, gazetteer: Gazetteer, region: str = ""
+) -> tuple[str, AgencyMatch, str]:
+    """(normalised text, agency match, sector) of a post the model has read."""
+    normalized = normalize(text)
+    match = gazetteer.resolve(normalized, result.sector, region)
     sector = result.sector
     if match.agency_id and match.confidence >= NAMED_CONFIDENCE and sector == "lainnya":
         # A post that names an agency but no service words: the agency tells the sector.
         sector = gazetteer.agencies[match.agency_id].sector
+    return normalized, match, sector
+
+
+def _analysis(
+    post: StoredPost, result: Prediction, gazetteer: Gazetteer, model_version: str
+) -> Analysis:
+    text, match, sector = resolve(post.text, result, gazetteer, post.region)
     return Analysis(
         post_id=post.id,
         model_version=model_version,

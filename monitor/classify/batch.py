@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from monitor.agencies import Gazetteer
-from monitor.text.normalize import normalize
-from monitor.understand import Model
+from monitor.understand import Model, resolve
 
 CHUNK = 1000
 RESULT_FIELDS = [
@@ -112,13 +111,13 @@ def classify_stream(
         nonlocal writer
         predictions = model.predict([r["text"] for r in chunk])
         for record, result in zip(chunk, predictions, strict=True):
-            match = gazetteer.resolve(normalize(record["text"]), result.sector, "")
+            _, match, sector = resolve(record["text"], result, gazetteer)
             out = {k: v for k, v in record.items() if k != "text"}
             out.update(
                 id=record["id"],
                 is_complaint=result.is_complaint,
                 complaint_score=result.complaint_score,
-                sector=result.sector,
+                sector=sector,
                 sector_score=result.sector_score,
                 topics=result.topics,
                 topic_scores=result.topic_scores,
