@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -200,6 +201,20 @@ class SourceHealth:
     errors_in_window: int
 
 
+def _enable_wal(db: Database, attempts: int = 100) -> None:
+    """Switch to WAL, which needs a moment's exclusive lock: when several processes
+    open a new file at once, one may be refused ("locked") regardless of the busy
+    timeout, so it asks again; once set, the mode stays with the file."""
+    for attempt in range(attempts):
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _storable(text: str) -> str:
     """Text SQLite can take: a lone surrogate quoted from bad input becomes an escape."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -225,7 +240,7 @@ class Store:
             db = Database(conn)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version <= SCHEMA_VERSION:  # a newer file is refused below, unchanged
-                db.enable_wal()
+                _enable_wal(db)
             db.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
