@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -499,3 +499,24 @@ def test_a_config_with_unusable_values_exits_2_naming_every_key(tmp_path, capsys
     problems = [line.strip() for line in err.splitlines() if line.startswith("  ")]
     for key in ("database", "reports_dir", "sources[0].name", "sources[0].path"):
         assert any(p.startswith(f"{key}:") for p in problems), f"{key} not named:\n{err}"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"meta": {"score": float("nan")}},
+        {"meta": [1, {"deep": float("inf")}]},
+        {"meta": {"k\udc80": 1}},
+        {"meta": ["ok", ["\ud800"]]},
+    ],
+)
+def test_a_record_that_cannot_be_stored_is_refused_wherever_the_fault_sits(extra):
+    from monitor.collectors.replay import post_from_record
+
+    record = {"id": "n1", "text": "antre ktp", "created_at": "2026-11-20T16:00:00Z"}
+    kwargs = dict(
+        source="t", region="", now=datetime(2026, 11, 21, tzinfo=UTC), timezone="Asia/Makassar"
+    )
+    assert post_from_record(dict(record, meta={"fine": [1.5, "ya"]}), **kwargs).source_id == "n1"
+    with pytest.raises(ValueError, match="n1: not valid UTF-8 text or a non-finite number"):
+        post_from_record(dict(record, **extra), **kwargs)

@@ -130,3 +130,73 @@ ORDINARY = st.one_of(
 def test_ordinary_numbers_are_never_removed(before, after, value):
     text = f"{before} {value} {after}".strip()
     assert redact(text) == text
+
+
+import importlib  # noqa: E402
+
+
+def _every_pattern(text: str, keep_handles: frozenset[str] | None) -> str:
+    """redact without its shortcuts: every pattern on every text, in redact's order."""
+    module = importlib.import_module("monitor.text.redact")  # the package exports the function
+
+    text = module._EMAIL.sub("[EMAIL]", module.strip_controls(text))
+    if keep_handles is not None:
+        text = module._MENTION.sub(
+            lambda m: m.group(0) if m.group(1).lower() in keep_handles else "[AKUN]", text
+        )
+    text = module._ACCOUNT.sub(lambda m: f"{m.group(1)}{m.group(2)}[REKENING]", text)
+    text = module._NIK.sub("[NIK]", text)
+    text = module._PHONE.sub("[TELEPON]", text)
+    text = module._LANDLINE.sub("[TELEPON]", text)
+    return module._PLATE.sub("[PLAT]", text)
+
+
+# The fewest digits each pattern can match, and the @ forms.
+EDGES = [
+    "no rek BRI 12",
+    "norek 1 2",
+    "rek. 12-3",
+    "(0380) 821234",
+    "(038) 12345",
+    "DH 1234 AB",
+    "dh 123 ab",
+    "081 234 567",
+    "62812345678",
+    "B 1 A",
+    "a@b.co",
+    "@Budi_K",
+    "@dukcapilkota",
+    "x@y",
+    "٣٤",
+    "08",
+    "+62",
+]
+
+PIECE = st.one_of(
+    WORDS,
+    nik(),
+    phone(),
+    ORDINARY,
+    st.sampled_from(EDGES),
+    st.text("0123456789 .-()+@abDHRrekno", max_size=30),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pieces=st.lists(PIECE, max_size=8),
+    joiner=st.sampled_from([" ", "", ".", "\n"]),
+    keep=st.sampled_from([frozenset(), frozenset({"dukcapilkota"}), None]),
+)
+def test_the_shortcuts_never_change_what_is_redacted(pieces, joiner, keep):
+    # redact skips patterns a text cannot match (no @, too few digits); the result
+    # must be exactly what running every pattern gives.
+    text = joiner.join(pieces)
+    assert redact(text, keep_handles=keep) == _every_pattern(text, keep)
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_the_shortcuts_keep_each_smallest_match(edge):
+    for keep in (frozenset(), None):
+        for text in (edge, f"lapor {edge} tadi"):
+            assert redact(text, keep_handles=keep) == _every_pattern(text, keep)

@@ -12,6 +12,8 @@ lines already read.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -37,6 +39,31 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(record: dict) -> bool:
+    """No lone surrogate (not UTF-8) and no NaN/Infinity anywhere: the record can be kept.
+
+    A walk, not json.dumps: a third of the cost of storing a post went to that check.
+    """
+    stack: list = [record]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return False
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
+
+
 def post_from_record(
     record: object,
     *,
@@ -60,10 +87,8 @@ def post_from_record(
         raise ValueError("missing 'id'")
     if not isinstance(text, str):
         raise ValueError(f"post {post_id}: missing 'text'")
-    try:
-        json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    except (UnicodeEncodeError, ValueError):
-        raise ValueError(f"post {post_id}: not valid UTF-8 text or a non-finite number") from None
+    if not _storable(record):
+        raise ValueError(f"post {post_id}: not valid UTF-8 text or a non-finite number")
     try:
         created_at = _created_at(record, now, timezone, relative_times)
     except OverflowError:
