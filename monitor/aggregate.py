@@ -208,11 +208,7 @@ def detect_spikes(store: Store, day: date, tz: str) -> list[Spike]:
     """Agencies (and their topics) whose complaints on ``day`` are far above expectation."""
     history_days = SPIKE_WEEKS * 7
     first = day - timedelta(days=history_days)
-    rows = store.db.execute(
-        """SELECT day, agency_id, topic, sum(complaints) FROM daily_counts
-           WHERE day BETWEEN ? AND ? GROUP BY day, agency_id, topic""",
-        [first.isoformat(), day.isoformat()],
-    ).fetchall()
+    rows = store.complaints_by_day_agency_topic(first.isoformat(), day.isoformat())
     counts: dict[tuple[str, str], dict[date, int]] = {}
     totals: Counter[date] = Counter()
     for day_text, agency_id, topic, complaints in rows:
@@ -257,13 +253,7 @@ def distinctive_terms(
     complaints of the four weeks before (so "kota", "kupang" and the like fall away)."""
     history_start = day_bounds_utc(day - timedelta(days=SPIKE_WEEKS * 7), tz)[0]
     day_start, day_end = day_bounds_utc(day, tz)
-    rows = store.db.execute(
-        """SELECT p.created_at, a.text_normalized FROM posts p JOIN analysis a ON a.post_id = p.id
-           WHERE a.is_complaint = 1 AND p.is_repost = 0
-             AND p.created_at >= ? AND p.created_at < ?
-             AND (a.agency_id = ? OR p.created_at < ?)""",
-        [history_start, day_end, agency_id, day_start],
-    ).fetchall()
+    rows = store.complaint_texts(history_start, day_end, agency_id, day_start)
     stop = stopwords()
     today: Counter[str] = Counter()
     before: Counter[str] = Counter()

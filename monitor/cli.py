@@ -174,9 +174,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ]
     report = run(config, command="demo", progress=args.progress)
     with Store.open(config.database) as store:
-        complaints = store.db.execute(
-            "SELECT count(*), sum(agency_id != '') FROM analysis WHERE is_complaint = 1"
-        ).fetchone()
+        complaints = store.complaint_counts()
     print(
         f"Demo: {sum(s.new for s in report.sources)} invented posts over the last 30 days, "
         f"{complaints[0]} classified as complaints, {complaints[1] or 0} tied to an agency."

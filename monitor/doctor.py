@@ -84,7 +84,7 @@ def check_database(config: Config) -> list[Check]:
         return [Check("database", FAIL, str(exc))]
     checks = []
     with store:
-        integrity = store.db.execute("PRAGMA integrity_check").fetchone()[0]
+        integrity = store.integrity_check()
         size = config.database.stat().st_size
         checks.append(
             Check(
@@ -123,10 +123,7 @@ def _check_runs(config: Config, store) -> list[Check]:
 
 
 def _check_outbox(store) -> list[Check]:
-    rows = store.db.execute(
-        "SELECT status, count(*), max(last_error) FROM outbox "
-        "WHERE status != 'sent' GROUP BY status"
-    ).fetchall()
+    rows = store.outbox_backlog()
     checks = []
     for status, count, error in rows:
         if status == "unconfirmed":

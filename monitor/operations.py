@@ -17,10 +17,8 @@ import math
 import os
 import re
 import sqlite3
-import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,7 +29,7 @@ import httpx
 
 from monitor.clock import day_bounds_utc, local_date, to_iso, to_utc, utc_now
 from monitor.config import ENV_NAME, Config
-from monitor.store import Store
+from monitor.store import CopyFailed, Store
 
 log = logging.getLogger(__name__)
 
@@ -71,30 +69,6 @@ class PurgeReport:
 
 def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
-
-
-@contextmanager
-def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE: each batch reads ids and writes them under the same write lock,
-    so a writer committing in between cannot turn the batch into a busy-snapshot error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _database_bytes(conn: sqlite3.Connection) -> int:
-    pages = conn.execute("PRAGMA page_count").fetchone()[0]
-    return pages * conn.execute("PRAGMA page_size").fetchone()[0]
-
-
-def _free_bytes(conn: sqlite3.Connection) -> int:
-    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-    return free * conn.execute("PRAGMA page_size").fetchone()[0]
 
 
 def purge(
@@ -140,140 +114,60 @@ def purge(
     """
     now = to_utc(now or utc_now())
     privacy = config.privacy
-    conn = store.db.conn
-    if conn.in_transaction:
-        conn.execute("COMMIT")  # a leftover implicit transaction would swallow our BEGIN
-    report = PurgeReport(bytes_before=_database_bytes(conn))
+    store.end_implicit_transaction()
+    report = PurgeReport(bytes_before=store.size_bytes())
 
     raw_cutoff = None
     if privacy.raw_retention_days > 0:
         raw_cutoff = to_iso(now - timedelta(days=privacy.raw_retention_days))
-    report.raw_cleared, payload_freed = _clear_raw(conn, raw_cutoff, batch_size)
+    report.raw_cleared, payload_freed = _clear_raw(store, raw_cutoff, batch_size)
 
     if privacy.post_retention_days > 0:
         oldest_kept = local_date(now - timedelta(days=privacy.post_retention_days), config.timezone)
         cutoff = day_bounds_utc(oldest_kept, config.timezone)[0]
         report.posts_deleted, report.cases_moved, deleted_bytes = _delete_posts(
-            conn, cutoff, batch_size
+            store, cutoff, batch_size
         )
         payload_freed += deleted_bytes
 
-    free = max(_free_bytes(conn), payload_freed)
-    size = _database_bytes(conn)
+    free = max(store.free_bytes(), payload_freed)
+    size = store.size_bytes()
     if free and (free > vacuum_fraction * size or free > vacuum_min_bytes):
         log.info(
             "compacting %s: about %s of %s free", store.path, _megabytes(free), _megabytes(size)
         )
         try:
-            conn.execute("VACUUM")
-            # In WAL mode VACUUM writes the new file into the WAL; fold it back now so
-            # the space is really returned to the disk.
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.vacuum()
             report.vacuumed = True
         except sqlite3.OperationalError as exc:
             log.warning("could not compact %s (the purge itself is done): %s", store.path, exc)
-    report.bytes_after = _database_bytes(conn)
+    report.bytes_after = store.size_bytes()
     log.info("purge of %s: %s", store.path, report.summary())
     return report
 
 
-def _clear_raw(conn: sqlite3.Connection, cutoff: str | None, batch_size: int) -> tuple[int, int]:
+def _clear_raw(store: Store, cutoff: str | None, batch_size: int) -> tuple[int, int]:
     """NULL the raw payloads collected before ``cutoff`` (all when None), batch by batch;
-    returns (posts, bytes of payload removed).
-
-    Walks the rowid upwards, so the whole table is read once however many batches.
-    """
-    when = "AND collected_at < :cutoff" if cutoff else ""
-    cleared = freed = last_id = 0
-    while True:
-        with _write_transaction(conn):
-            ids = [
-                row[0]
-                for row in conn.execute(
-                    f"""SELECT id FROM posts WHERE id > :last AND raw IS NOT NULL {when}
-                        ORDER BY id LIMIT :limit""",
-                    {"last": last_id, "cutoff": cutoff, "limit": batch_size},
-                )
-            ]
-            if not ids:
-                return cleared, freed
-            batch = _json_ids(ids)
-            freed += conn.execute(
-                f"SELECT coalesce(sum(length(CAST(raw AS BLOB))), 0) FROM posts WHERE {_IN_BATCH}",
-                [batch],
-            ).fetchone()[0]
-            conn.execute(f"UPDATE posts SET raw = NULL WHERE {_IN_BATCH}", [batch])
-        cleared += len(ids)
-        last_id = ids[-1]
+    returns (posts, bytes of payload removed)."""
+    cleared = freed = 0
+    for posts, payload_bytes in store.expire_raw_in_batches(cutoff, batch_size):
+        cleared += posts
+        freed += payload_bytes
+    return cleared, freed
 
 
-_IN_BATCH = "id IN (SELECT value FROM json_each(?))"
-_ROW_BYTES = """coalesce(sum(length(CAST(text AS BLOB)) + length(CAST(text_display AS BLOB))
-                + coalesce(length(CAST(raw AS BLOB)), 0)), 0)"""
-
-
-def _json_ids(ids: list[int]) -> str:
-    return "[" + ",".join(str(int(i)) for i in ids) + "]"
-
-
-def _delete_posts(conn: sqlite3.Connection, cutoff: str, batch_size: int) -> tuple[int, int, int]:
+def _delete_posts(store: Store, cutoff: str, batch_size: int) -> tuple[int, int, int]:
     """Delete posts created before ``cutoff`` with their dependent rows.
 
     Returns (posts deleted, posts moved to another case, bytes of text removed).
     """
     deleted = moved = freed = 0
-    # The children are deleted explicitly in the same transaction. With foreign keys
-    # on, SQLite would also search post_sketch and labels (no index on post_id) once
-    # per deleted post: a full scan each, which makes a large purge take hours.
-    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
-    conn.execute("PRAGMA foreign_keys = OFF")
-    try:
-        while True:
-            with _write_transaction(conn):
-                ids = [
-                    row[0]
-                    for row in conn.execute(
-                        """SELECT id FROM posts WHERE created_at < ?
-                           ORDER BY created_at, id LIMIT ?""",
-                        [cutoff, batch_size],
-                    )
-                ]
-                if not ids:
-                    break
-                batch = _json_ids(ids)
-                for table in ("analysis", "post_sketch", "labels"):
-                    conn.execute(
-                        f"DELETE FROM {table} WHERE post_id IN (SELECT value FROM json_each(?))",
-                        [batch],
-                    )
-                freed += conn.execute(
-                    f"SELECT {_ROW_BYTES} FROM posts WHERE {_IN_BATCH}", [batch]
-                ).fetchone()[0]
-                conn.execute(f"DELETE FROM posts WHERE {_IN_BATCH}", [batch])
-                moved += _rehome_cases(conn, batch)
-            deleted += len(ids)
-            log.debug("purge: %d posts deleted so far", deleted)
-    finally:
-        conn.execute(f"PRAGMA foreign_keys = {1 if foreign_keys else 0}")
+    for posts, moved_in_batch, text_bytes in store.delete_posts_in_batches(cutoff, batch_size):
+        deleted += posts
+        moved += moved_in_batch
+        freed += text_bytes
+        log.debug("purge: %d posts deleted so far", deleted)
     return deleted, moved, freed
-
-
-def _rehome_cases(conn: sqlite3.Connection, deleted_ids: str) -> int:
-    """Point remaining members of cases whose head was deleted at their oldest member."""
-    rows = conn.execute(
-        """SELECT case_id, id FROM posts
-           WHERE case_id IN (SELECT value FROM json_each(?))
-           ORDER BY case_id, created_at, id""",
-        [deleted_ids],
-    ).fetchall()
-    new_head: dict[int, int] = {}
-    for old_case, post_id in rows:
-        new_head.setdefault(old_case, post_id)  # the first row of each case is its oldest
-    conn.executemany(
-        "UPDATE posts SET case_id = ? WHERE case_id = ?",
-        [(head, old_case) for old_case, head in new_head.items()],
-    )
-    return len(rows)
 
 
 def purge_job(config: Config, now: datetime | None = None) -> PurgeReport:
@@ -342,42 +236,14 @@ def backup(
 
 
 def _copy_database(source: Path, target: Path, pages_per_step: int, pause: float) -> None:
-    # mode=rw: never create an empty database where the real one was expected.
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
-    dst = sqlite3.connect(str(target))
     try:
-        src.execute("PRAGMA busy_timeout = 30000")
-        if src.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-            # One snapshot for the whole copy: see backup()'s docstring.
-            src.execute("BEGIN")
-            src.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        else:
-            pages_per_step = -1
-
-        def between_steps(status: int, remaining: int, total: int) -> None:
-            if remaining and pause:
-                time.sleep(pause)
-
-        src.backup(dst, pages=pages_per_step or -1, progress=between_steps)
-        if src.in_transaction:
-            src.execute("ROLLBACK")
-        # The copy keeps the source's WAL flag; make it one file that opens anywhere.
-        dst.execute("PRAGMA journal_mode = DELETE").fetchone()
-    except sqlite3.Error as exc:
+        Store.copy_file(source, target, pages_per_step, pause)
+    except CopyFailed as exc:
         raise BackupError(f"backup of {source} failed: {exc}") from None
-    finally:
-        dst.close()
-        src.close()
 
 
 def _check_copy(path: Path) -> None:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-    except sqlite3.Error as exc:
-        result = [str(exc)]
-    finally:
-        conn.close()
+    result = Store.file_integrity(path)
     if result != ["ok"]:
         raise BackupError(f"the copy failed its integrity check: {'; '.join(result[:5])}")
 

@@ -167,29 +167,16 @@ def interrupted_days(config: Config, store: Store, model_version: str, run_id: i
     The dead runs are marked only after that recount (``mark_interrupted``), so a
     run killed in turn leaves them for the next one.
     """
-    oldest, count = store.db.execute(
-        "SELECT min(started_at), count(*) FROM runs WHERE status = 'running' AND id != ?",
-        [run_id],
-    ).fetchone()
+    oldest, count = store.unfinished_runs(except_run_id=run_id)
     if not count:
         return set()
-    created = [
-        row[0]
-        for row in store.db.execute(
-            """SELECT DISTINCT p.created_at FROM analysis a JOIN posts p ON p.id = a.post_id
-               WHERE a.model_version = ? AND a.processed_at >= ?""",
-            [model_version, oldest],
-        )
-    ]
+    created = store.analysed_created_at(model_version, since=oldest)
     log.warning("%d interrupted run(s) found; recounting %d day(s)", count, len(created))
     return days_of(created, config.timezone)
 
 
 def mark_interrupted(store: Store, run_id: int) -> None:
-    with store.db.atomic():
-        store.db.execute(
-            "UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND id != ?", [run_id]
-        )
+    store.mark_runs_interrupted(except_run_id=run_id)
 
 
 def process(

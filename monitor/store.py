@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 class StoreError(Exception):
     """The database cannot be used as it is; the message says why and what to do."""
+
+
+class CopyFailed(StoreError):
+    """Copying a database file failed part-way; the message is the database's own."""
 
 
 # --- migrations -----------------------------------------------------------------------
@@ -408,6 +413,13 @@ class Store:
     def count_posts(self) -> int:
         return self.db.execute("SELECT count(*) FROM posts").fetchone()[0]
 
+    def complaint_counts(self) -> tuple[int, int | None]:
+        """(complaint analyses, of those tied to an agency: None when there are none)."""
+        complaints, with_agency = self.db.execute(
+            "SELECT count(*), sum(agency_id != '') FROM analysis WHERE is_complaint = 1"
+        ).fetchone()
+        return complaints, with_agency
+
     def posts_to_process(
         self, model_version: str, batch_size: int = 1000
     ) -> Iterator[list[StoredPost]]:
@@ -490,6 +502,17 @@ class Store:
             ).fetchall()
         ]
 
+    def analysed_created_at(self, model_version: str, since: str) -> list[str]:
+        """Distinct created_at of posts analysed by ``model_version`` at or after ``since``."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                """SELECT DISTINCT p.created_at FROM analysis a JOIN posts p ON p.id = a.post_id
+                   WHERE a.model_version = ? AND a.processed_at >= ?""",
+                [model_version, since],
+            )
+        ]
+
     # --- cursors ----------------------------------------------------------------------
 
     def get_cursor(self, source: str) -> str | None:
@@ -553,6 +576,22 @@ class Store:
                     json.dumps([_storable(e) for e in errors]),
                     run_id,
                 ],
+            )
+
+    def unfinished_runs(self, except_run_id: int) -> tuple[str | None, int]:
+        """(oldest start, number) of runs still marked 'running', other than ``except_run_id``."""
+        oldest, count = self.db.execute(
+            "SELECT min(started_at), count(*) FROM runs WHERE status = 'running' AND id != ?",
+            [except_run_id],
+        ).fetchone()
+        return oldest, count
+
+    def mark_runs_interrupted(self, except_run_id: int) -> None:
+        """Mark every run still 'running', other than ``except_run_id``, as 'interrupted'."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND id != ?",
+                [except_run_id],
             )
 
     def fetched_since(self, source: str, since: str) -> int:
@@ -752,6 +791,38 @@ class Store:
             [first_day, last_day],
         )
 
+    def complaints_per_day(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """Per local day with counts: complaints of all agencies and topics."""
+        return self.db.execute_returning_dicts(
+            """SELECT day, sum(complaints) AS complaints FROM daily_counts
+               WHERE topic = '' AND day BETWEEN ? AND ? GROUP BY day""",
+            [first_day, last_day],
+        )
+
+    def complaints_by_day_agency_topic(
+        self, first_day: str, last_day: str
+    ) -> list[tuple[str, str, str, int]]:
+        """(day, agency_id, topic, complaints) over local days [first_day, last_day]."""
+        return self.db.execute(
+            """SELECT day, agency_id, topic, sum(complaints) FROM daily_counts
+               WHERE day BETWEEN ? AND ? GROUP BY day, agency_id, topic""",
+            [first_day, last_day],
+        ).fetchall()
+
+    def complaint_texts(
+        self, start: str, end: str, agency_id: str, all_agencies_before: str
+    ) -> list[tuple[str, str]]:
+        """(created_at, normalised text) of original complaints in [start, end), see below."""
+        # The agency's complaints, and every agency's created before ``all_agencies_before``.
+        return self.db.execute(
+            """SELECT p.created_at, a.text_normalized
+               FROM posts p JOIN analysis a ON a.post_id = p.id
+               WHERE a.is_complaint = 1 AND p.is_repost = 0
+                 AND p.created_at >= ? AND p.created_at < ?
+                 AND (a.agency_id = ? OR p.created_at < ?)""",
+            [start, end, agency_id, all_agencies_before],
+        ).fetchall()
+
     def latest_complaints(
         self, agency_id: str, model_version: str, limit: int = 10, until: str | None = None
     ) -> list[dict[str, Any]]:
@@ -789,6 +860,13 @@ class Store:
             list(statuses),
         )
 
+    def outbox_backlog(self) -> list[tuple[str, int, str]]:
+        """(status, count, greatest last_error) of the mail not sent, per status."""
+        return self.db.execute(
+            "SELECT status, count(*), max(last_error) FROM outbox "
+            "WHERE status != 'sent' GROUP BY status"
+        ).fetchall()
+
     def set_mail_status(self, mail_id: int, status: str, error: str = "") -> None:
         """pending -> sending -> sent | pending (failed, retried next run) | unconfirmed."""
         with self.db.atomic():
@@ -799,3 +877,190 @@ class Store:
                    WHERE id = ?""",
                 [status, error, status, status, to_iso(utc_now()), mail_id],
             )
+
+    # --- maintenance (retention, compaction, integrity, backup) -----------------------
+
+    def integrity_check(self) -> str:
+        """SQLite's integrity verdict: 'ok', or the first problem it found."""
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def size_bytes(self) -> int:
+        """Size of the database: pages x page size."""
+        conn = self.db.conn
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        return pages * conn.execute("PRAGMA page_size").fetchone()[0]
+
+    def free_bytes(self) -> int:
+        """Bytes in free pages (freelist x page size), which VACUUM would give back."""
+        conn = self.db.conn
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return free * conn.execute("PRAGMA page_size").fetchone()[0]
+
+    def end_implicit_transaction(self) -> None:
+        """Commit a transaction left open implicitly, which would swallow our next BEGIN."""
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("COMMIT")
+
+    @contextmanager
+    def _immediate_transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE: each batch reads ids and writes them under the same write lock,
+        so a writer committing in between cannot turn the batch into a busy-snapshot error."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def expire_raw_in_batches(
+        self, cutoff: str | None, batch_size: int
+    ) -> Iterator[tuple[int, int]]:
+        """NULL raw payloads collected before ``cutoff`` (all if None); yields (posts, bytes)."""
+        # Walks the rowid upwards, so the whole table is read once however many batches;
+        # each batch is its own transaction and is yielded once committed.
+        conn = self.db.conn
+        when = "AND collected_at < :cutoff" if cutoff else ""
+        last_id = 0
+        while True:
+            with self._immediate_transaction():
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        f"""SELECT id FROM posts WHERE id > :last AND raw IS NOT NULL {when}
+                            ORDER BY id LIMIT :limit""",
+                        {"last": last_id, "cutoff": cutoff, "limit": batch_size},
+                    )
+                ]
+                if not ids:
+                    return
+                batch = _json_ids(ids)
+                freed = conn.execute(
+                    f"SELECT coalesce(sum(length(CAST(raw AS BLOB))), 0) FROM posts "
+                    f"WHERE {_IN_BATCH}",
+                    [batch],
+                ).fetchone()[0]
+                conn.execute(f"UPDATE posts SET raw = NULL WHERE {_IN_BATCH}", [batch])
+            yield len(ids), freed
+            last_id = ids[-1]
+
+    def delete_posts_in_batches(
+        self, cutoff: str, batch_size: int
+    ) -> Iterator[tuple[int, int, int]]:
+        """Delete posts created before ``cutoff`` and their rows; yields (posts, moved, bytes)."""
+        # Each batch is its own transaction and is yielded once committed: (posts deleted,
+        # posts moved to another case, bytes of text and payload removed).
+        conn = self.db.conn
+        # The children are deleted explicitly in the same transaction. With foreign keys
+        # on, SQLite would also search post_sketch and labels (no index on post_id) once
+        # per deleted post: a full scan each, which makes a large purge take hours.
+        foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            while True:
+                with self._immediate_transaction():
+                    ids = [
+                        row[0]
+                        for row in conn.execute(
+                            """SELECT id FROM posts WHERE created_at < ?
+                               ORDER BY created_at, id LIMIT ?""",
+                            [cutoff, batch_size],
+                        )
+                    ]
+                    if not ids:
+                        break
+                    batch = _json_ids(ids)
+                    for table in ("analysis", "post_sketch", "labels"):
+                        conn.execute(
+                            f"DELETE FROM {table} WHERE post_id IN "
+                            "(SELECT value FROM json_each(?))",
+                            [batch],
+                        )
+                    freed = conn.execute(
+                        f"SELECT {_ROW_BYTES} FROM posts WHERE {_IN_BATCH}", [batch]
+                    ).fetchone()[0]
+                    conn.execute(f"DELETE FROM posts WHERE {_IN_BATCH}", [batch])
+                    moved = self._rehome_cases(batch)
+                yield len(ids), moved, freed
+        finally:
+            conn.execute(f"PRAGMA foreign_keys = {1 if foreign_keys else 0}")
+
+    def _rehome_cases(self, deleted_ids: str) -> int:
+        """Point remaining members of cases whose head was deleted at their oldest member."""
+        conn = self.db.conn
+        rows = conn.execute(
+            """SELECT case_id, id FROM posts
+               WHERE case_id IN (SELECT value FROM json_each(?))
+               ORDER BY case_id, created_at, id""",
+            [deleted_ids],
+        ).fetchall()
+        new_head: dict[int, int] = {}
+        for old_case, post_id in rows:
+            new_head.setdefault(old_case, post_id)  # the first row of each case is its oldest
+        conn.executemany(
+            "UPDATE posts SET case_id = ? WHERE case_id = ?",
+            [(head, old_case) for old_case, head in new_head.items()],
+        )
+        return len(rows)
+
+    def vacuum(self) -> None:
+        """VACUUM and give the space back; sqlite3.OperationalError when it cannot (disk full)."""
+        self.db.conn.execute("VACUUM")
+        # In WAL mode VACUUM writes the new file into the WAL; fold it back now so
+        # the space is really returned to the disk.
+        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @staticmethod
+    def copy_file(source: Path, target: Path, pages_per_step: int, pause_seconds: float) -> None:
+        """Online-backup the database file ``source`` into ``target``; CopyFailed if it fails."""
+        # SQLite's backup API, ``pages_per_step`` pages at a time with a pause between
+        # steps; why and how it stays consistent: see ``monitor.operations.backup``.
+        # mode=rw: never create an empty database where the real one was expected.
+        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
+        dst = sqlite3.connect(str(target))
+        try:
+            src.execute("PRAGMA busy_timeout = 30000")
+            if src.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                # One snapshot for the whole copy: see monitor.operations.backup.
+                src.execute("BEGIN")
+                src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            else:
+                pages_per_step = -1
+
+            def between_steps(status: int, remaining: int, total: int) -> None:
+                if remaining and pause_seconds:
+                    time.sleep(pause_seconds)
+
+            src.backup(dst, pages=pages_per_step or -1, progress=between_steps)
+            if src.in_transaction:
+                src.execute("ROLLBACK")
+            # The copy keeps the source's WAL flag; make it one file that opens anywhere.
+            dst.execute("PRAGMA journal_mode = DELETE").fetchone()
+        except sqlite3.Error as exc:
+            raise CopyFailed(str(exc)) from None
+        finally:
+            dst.close()
+            src.close()
+
+    @staticmethod
+    def file_integrity(path: Path) -> list[str]:
+        """Integrity check of the file at ``path``, opened read only: ['ok'] or the problems."""
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        except sqlite3.Error as exc:
+            return [str(exc)]
+        finally:
+            conn.close()
+
+
+# Purge batches name their posts as one JSON array parameter: no limit on variables.
+_IN_BATCH = "id IN (SELECT value FROM json_each(?))"
+_ROW_BYTES = """coalesce(sum(length(CAST(text AS BLOB)) + length(CAST(text_display AS BLOB))
+                + coalesce(length(CAST(raw AS BLOB)), 0)), 0)"""
+
+
+def _json_ids(ids: list[int]) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"

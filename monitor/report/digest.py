@@ -150,11 +150,7 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
     chart_days = [day - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
     per_day = {
         r["day"]: r["complaints"] or 0
-        for r in store.db.execute_returning_dicts(
-            """SELECT day, sum(complaints) AS complaints FROM daily_counts
-               WHERE topic = '' AND day BETWEEN ? AND ? GROUP BY day""",
-            [chart_days[0].isoformat(), iso],
-        )
+        for r in store.complaints_per_day(chart_days[0].isoformat(), iso)
     }
     chart_title = (
         f"Pengaduan per hari, {CHART_DAYS} hari sampai {day.strftime('%d-%m-%Y')} "
