@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from monitor.classify import load_model
@@ -22,7 +23,9 @@ from monitor.classify.model import (
     WEIGHTS_FILE,
     ModelError,
     TextModel,
+    _analyzer_ids,
     char_ngrams,
+    fast_transform,
     sha256_of,
     shipped_model_dir,
 )
@@ -171,6 +174,51 @@ def test_evaluate_on_other_data_reports_per_label(small_model):
 def test_cached_char_ngrams_equal_scikit_learns_char_wb(text):
     reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False)
     assert sorted(char_ngrams(text)) == sorted(reference.build_analyzer()(text))
+
+
+ODD_TEXTS = [
+    "",
+    "   ",
+    "😡😡😡",
+    "KTP KTP KTP ktp ktp belum jadi jadi jadi",
+    "<b>RSUD</b> obat habis!!! https://x.co/a #PelayananBuruk @dukcapil_kota 0812 3456 7890",
+    "kata " * 3000,
+    "Ünïcödé café naïve — ½ ² ⁂",
+]
+
+
+def _views(model, texts):
+    v = model.vectorizers
+    from monitor.text.normalize import classifier_text, clean, normalize
+
+    return [
+        (v.word, [classifier_text(t) for t in texts]),
+        (v.char, [clean(t) for t in texts]),
+        (v.phrase, [normalize(t) for t in texts]),
+    ]
+
+
+@pytest.mark.parametrize("which", ["shipped", "small"])
+def test_fast_features_equal_scikit_learns_transform(which, small_model, small_samples):
+    """Vectorizers.matrix counts features its own way (fast_transform); every view
+    must equal scikit-learn's own transform, and so must every prediction."""
+    model = load_model(shipped_model_dir()) if which == "shipped" else small_model
+    texts = [s.text for s in small_samples] + ODD_TEXTS
+    for vectorizer, docs in _views(model, texts):
+        analyze = _analyzer_ids(vectorizer)
+        assert analyze is not None  # the fast path is taken, so this compares something
+        fast = fast_transform(vectorizer, docs, analyze)
+        reference = vectorizer.transform(docs)
+        assert fast.shape == reference.shape
+        assert (fast != reference).nnz == 0 or np.allclose(
+            fast.toarray(), reference.toarray(), rtol=1e-6, atol=1e-7
+        )
+        assert np.array_equal(fast.indptr, reference.indptr)
+    reference_matrix = sparse.hstack([v.transform(d) for v, d in _views(model, texts)]).tocsr()
+    scores = model.heads.scores(model.vectorizers.matrix(texts))
+    expected = model.heads.scores(reference_matrix)
+    for got, want in zip(scores, expected, strict=True):
+        assert np.allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 # --- batch classification --------------------------------------------------------------

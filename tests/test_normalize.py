@@ -125,3 +125,34 @@ def test_html_inline_tags_do_not_split_words():
 
     html = '<p>Antre <a href="x">#<span>KupangKota</span></a>&nbsp;@<span>nona</span></p><p>dua</p>'
     assert html_to_text(html) == "Antre #KupangKota @nona\ndua"
+
+
+def test_words_known_to_be_their_own_stem_are_exactly_what_pysastrawi_returns():
+    """stem() skips PySastrawi for words that cannot lose an affix (most typos and
+    names). Every word it skips must be one PySastrawi leaves unchanged: checked on
+    every dictionary word, affixed and misspelt forms of them, and the labeled samples."""
+    import json
+    import random
+    from pathlib import Path
+
+    from monitor.text.normalize import _stemmer, is_own_stem, tokens
+
+    stemmer = _stemmer()
+    roots = sorted(stemmer.delegatedStemmer.dictionary.words)
+    rng = random.Random(20261122)
+    prefixes = (
+        "di ke se ber be me mem men meng meny pe pem pen peng per ter te ku kau diper".split()
+    )
+    suffixes = ["", "i", "kan", "an", "nya", "lah", "kannya", "annya", "kah", "pun", "mu", "isasi"]
+    words = set(roots)
+    for root in rng.sample(roots, 4000):
+        words.add(rng.choice(prefixes + [""]) + root + rng.choice(suffixes))
+        i = rng.randrange(len(root))
+        words.add(root[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz") + root[i + 1 :])
+    for path in sorted((Path(__file__).parent.parent / "labeled_samples").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words.update(tokens(json.loads(line)["text"]))
+    skipped = [w for w in sorted(words) if w.isalpha() and is_own_stem(w)]
+    assert len(skipped) > 10_000  # the shortcut is taken, so this checks something
+    wrong = [(w, stemmer.stem(w)) for w in skipped if (stemmer.stem(w) or w) != w]
+    assert wrong == []

@@ -91,6 +91,7 @@ def _split_hashtag(match: re.Match[str]) -> str:
     return f" #{tag} "
 
 
+@lru_cache(maxsize=8192)  # the classifier reads the clean text twice (tokens, char n-grams)
 def clean(text: str) -> str:
     """Plain lower-case text: HTML and URLs gone, hashtags split, money and elongation folded."""
     text = _HASHTAG.sub(_split_hashtag, html_to_text(text))
@@ -162,11 +163,48 @@ def _stemmer():
     return StemmerFactory().create_stemmer()
 
 
+# PySastrawi (ECS) removes prefixes only from words that start like one (di-, ke-,
+# se-, be(r)-, me-, pe(r)-, te(r)-, ku-, kau-, or an infix -er- -el- -em- -in-), and
+# returns either a word of its dictionary or the word itself. A word that starts
+# like none of these and is no dictionary word plus suffixes (particle, possessive,
+# derivational) is therefore its own stem: most typos and names are, and they are
+# what makes stemming slow (0.1-0.2 ms each). tests/test_normalize.py checks this
+# against PySastrawi on every dictionary word, affixed forms and the labeled samples.
+_MAY_HAVE_PREFIX = re.compile(
+    r"(?:di|ke|se|be|me|pe|te|ku|kau|[bcdfghjklmnpqrstvwxyz](?:er|el|em|in)[aiueo])"
+)
+_SUFFIXES = frozenset(
+    derivational + possessive + particle
+    for derivational in ("", "i", "is", "isme", "isasi", "kan", "an")
+    for possessive in ("", "ku", "mu", "nya")
+    for particle in ("", "lah", "kah", "tah", "pun")
+) - {""}
+_SUFFIX_LENGTHS = sorted({len(s) for s in _SUFFIXES})
+_LOWER_ASCII = re.compile(r"[a-z]+")
+
+
+def is_own_stem(token: str) -> bool:
+    """True when PySastrawi would return ``token`` unchanged, known without running it
+    (False means: ask PySastrawi)."""
+    if not _LOWER_ASCII.fullmatch(token):
+        return False
+    if len(token) <= 3:
+        return True  # PySastrawi does not stem short words
+    if _MAY_HAVE_PREFIX.match(token):
+        return False
+    roots = _stemmer().delegatedStemmer.dictionary.words
+    return not any(
+        token[-n:] in _SUFFIXES and token[:-n] in roots for n in _SUFFIX_LENGTHS if n < len(token)
+    )
+
+
 @lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """PySastrawi's stem of one token, cached (uncached stemming is the slow part)."""
     if not token.isalpha():
         return token  # hashtags, mentions, emoji_*, angka-like and hyphenated tokens stay
+    if is_own_stem(token):
+        return token
     return _stemmer().stem(token) or token
 
 
