@@ -49,15 +49,21 @@ _NOT_CONTENT_WORDS = frozenset({"angka", "nominaluang", "!", "?"})
 
 def content_tokens(text: str) -> list[str]:
     """Normalised words that carry the complaint: no mentions, hashtags, numbers, emoji."""
+    return _content_words(normalize(text))
+
+
+def _content_words(normalized: str) -> list[str]:
     return [
         t
-        for t in normalize(text).split()
+        for t in normalized.split()
         if not t.startswith(_NOT_CONTENT) and t not in _NOT_CONTENT_WORDS
     ]
 
 
-def shingles(text: str) -> set[str]:
-    words = content_tokens(text)
+def shingles(text: str, normalized: str | None = None) -> set[str]:
+    """Word 3-shingles of a post's content words; ``normalized`` (its stored
+    ``normalize(text)``) saves normalising again."""
+    words = _content_words(normalize(text) if normalized is None else normalized)
     return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
@@ -129,7 +135,11 @@ def _matching_case(
         if shared >= 2 and other != post.id
     ]
     texts = store.post_texts([other for other, _ in stored])
-    candidates = [(other, case, shingles(texts[other])) for other, case in stored if other in texts]
+    # Stored candidates were analysed in earlier batches: their normalised text is kept,
+    # so they are not normalised again (that was most of the cost of finding cases).
+    candidates = [
+        (other, case, shingles(*texts[other])) for other, case in stored if other in texts
+    ]
     best_case, best_score = post.id, CASE_JACCARD
     for other, case, theirs in sorted(candidates + in_batch, key=lambda c: c[0]):
         score = _jaccard(mine, theirs)

@@ -184,11 +184,36 @@ def _v4_child_indexes(db: Database) -> None:
     db.execute("CREATE INDEX labels_post ON labels (post_id)")
 
 
+def _v5_sketch_by_time(db: Database) -> None:
+    # Near-duplicate search looks only at the 7 days around a post. With the post's
+    # time (Unix seconds) in the sketch's key, SQLite reads just that window of each
+    # hash; before, it read every post ever stored with the hash and joined posts to
+    # filter by time, which grew with the database (a common phrase's hash is shared
+    # by thousands of posts).
+    db.execute(
+        """CREATE TABLE post_sketch_v5 (
+            hash INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            PRIMARY KEY (hash, created, post_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """INSERT INTO post_sketch_v5 (hash, created, post_id)
+           SELECT s.hash, CAST(strftime('%s', p.created_at) AS INTEGER), s.post_id
+           FROM post_sketch s JOIN posts p ON p.id = s.post_id"""
+    )
+    db.execute("DROP TABLE post_sketch")
+    db.execute("ALTER TABLE post_sketch_v5 RENAME TO post_sketch")
+    db.execute("CREATE INDEX post_sketch_post ON post_sketch (post_id)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_normalized_text,
     _v3_cases_and_outbox,
     _v4_child_indexes,
+    _v5_sketch_by_time,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -242,6 +267,9 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30)
             conn.execute("PRAGMA busy_timeout = 30000")
+            # 64 MiB of page cache instead of SQLite's 2 MiB: at a million posts the
+            # indexes no longer fit the default, and every insert re-reads their pages.
+            conn.execute("PRAGMA cache_size = -65536")
             db = Database(conn)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version <= SCHEMA_VERSION:  # a newer file is refused below, unchanged
@@ -645,17 +673,25 @@ class Store:
         return self.db.execute(
             f"""SELECT s.post_id, coalesce(p.case_id, p.id), count(*) AS shared
                 FROM post_sketch s JOIN posts p ON p.id = s.post_id
-                WHERE s.hash IN ({marks}) AND p.created_at BETWEEN ? AND ?
+                WHERE s.hash IN ({marks})
+                  AND s.created BETWEEN CAST(strftime('%s', ?) AS INTEGER)
+                                    AND CAST(strftime('%s', ?) AS INTEGER)
                 GROUP BY s.post_id ORDER BY shared DESC, s.post_id LIMIT 20""",
             [*hashes, since, until],
         ).fetchall()
 
-    def post_texts(self, ids: list[int]) -> dict[int, str]:
+    def post_texts(self, ids: list[int]) -> dict[int, tuple[str, str | None]]:
+        """{post id: (text, normalised text from an analysis, or None if not analysed)}."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"SELECT id, text FROM posts WHERE id IN ({marks})", ids)
-        return dict(rows.fetchall())
+        rows = self.db.execute(
+            f"""SELECT p.id, p.text,
+                       (SELECT a.text_normalized FROM analysis a WHERE a.post_id = p.id LIMIT 1)
+                FROM posts p WHERE p.id IN ({marks})""",
+            ids,
+        )
+        return {post_id: (text, normalized) for post_id, text, normalized in rows.fetchall()}
 
     def save_cases(self, cases: dict[int, int], sketches: dict[int, list[int]]) -> None:
         with self.db.atomic():
@@ -664,7 +700,9 @@ class Store:
                 [(case, post) for post, case in cases.items()],
             )
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO post_sketch (hash, post_id) VALUES (?, ?)",
+                """INSERT OR IGNORE INTO post_sketch (hash, created, post_id)
+                   SELECT ?, CAST(strftime('%s', created_at) AS INTEGER), id
+                   FROM posts WHERE id = ?""",
                 [(h, post) for post, hashes in sketches.items() for h in hashes],
             )
 

@@ -89,6 +89,38 @@ def test_cases_are_assigned_once_and_across_batches(store):
     assert cases["2"] == cases["1"]
 
 
+def _analysed(store, source_id: str, normalized: str) -> None:
+    store.db.execute(
+        "INSERT INTO analysis (post_id, model_version, is_complaint, complaint_score, sector, "
+        "sector_score, topics, topic_scores, agency_id, agency_confidence, agency_evidence, "
+        "needs_review, processed_at, text_normalized) SELECT id, 'm', 1, 0.9, 'adminduk', 0.9, "
+        "'[]', '{}', '', 0, '', 0, '2026-11-20T00:00:00Z', ? FROM posts WHERE source_id = ?",
+        [normalized, source_id],
+    )
+
+
+def test_an_analysed_post_is_compared_by_its_stored_normalised_text(store):
+    from monitor.text.normalize import normalize
+
+    add(store, [make_post("1", ORIGINAL, created_at=BASE)])
+    assign_cases(store, stored(store))
+    _analysed(store, "1", normalize(ORIGINAL))
+    add(store, [make_post("2", ORIGINAL + " tolong", created_at=BASE + timedelta(hours=1))])
+    assign_cases(store, stored(store))
+    assert cases_of(store)["2"] == cases_of(store)["1"]
+
+
+def test_the_stored_normalised_text_is_what_is_compared(store):
+    # Proof that the stored text is read (and the post not normalised again): when it
+    # says something else, the copy no longer matches.
+    add(store, [make_post("1", ORIGINAL, created_at=BASE)])
+    assign_cases(store, stored(store))
+    _analysed(store, "1", "air pdam mati sudah tiga hari tolong segera perbaiki")
+    add(store, [make_post("2", ORIGINAL + " tolong", created_at=BASE + timedelta(hours=1))])
+    assign_cases(store, stored(store))
+    assert cases_of(store)["2"] != cases_of(store)["1"]
+
+
 def test_short_posts_are_never_called_copies(store):
     add(
         store,

@@ -163,3 +163,54 @@ def test_a_version_1_database_is_migrated_keeping_its_data(tmp_path):
         assert store.count_posts() == 1
         row = store.db.execute("SELECT sector, text_normalized FROM analysis").fetchone()
         assert row == ("adminduk", "")
+
+
+def test_a_version_4_database_keeps_its_sketches_with_their_posts_times(tmp_path):
+    from sqlite_utils import Database
+
+    from monitor.store import MIGRATIONS
+
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path)
+    conn.execute("BEGIN")
+    for migration in MIGRATIONS[:4]:
+        migration(Database(conn))
+    conn.execute("PRAGMA user_version = 4")
+    for i, created in enumerate(["2026-11-01T00:00:00Z", "2026-11-20T10:30:00Z"], start=1):
+        conn.execute(
+            "INSERT INTO posts (id, source, source_id, text, text_display, created_at, "
+            "collected_at) VALUES (?, 's', ?, 't', 't', ?, ?)",
+            (i, str(i), created, created),
+        )
+        conn.executemany(
+            "INSERT INTO post_sketch (hash, post_id) VALUES (?, ?)", [(7, i), (100 + i, i)]
+        )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        rows = store.db.execute(
+            "SELECT hash, created, post_id FROM post_sketch ORDER BY post_id, hash"
+        ).fetchall()
+        assert rows == [
+            (7, 1793491200, 1),
+            (101, 1793491200, 1),
+            (7, 1795170600, 2),
+            (102, 1795170600, 2),
+        ]
+        # the window now comes from the sketch itself: only post 2 is within it
+        found = store.sketch_matches([7, 102], "2026-11-15T00:00:00Z", "2026-11-22T00:00:00Z")
+        assert found == [(2, 2, 2)]
+
+
+def test_near_duplicate_search_reads_only_the_window_of_each_hash(tmp_path):
+    """sketch_matches must read an index range on (hash, time): a scan of all of a
+    hash's posts grows with the database (it made processing slow down as it grew)."""
+    with Store.open(tmp_path / "m.db") as store:
+        statements: list[str] = []
+        store.db.conn.set_trace_callback(statements.append)
+        store.sketch_matches([1, 2], "2026-11-01T00:00:00Z", "2026-11-08T00:00:00Z")
+        store.db.conn.set_trace_callback(None)
+        (query,) = [q for q in statements if "post_sketch" in q]
+        plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + query))
+    assert "s USING PRIMARY KEY (hash=? AND created>? AND created<?)" in plan, plan

@@ -50,7 +50,7 @@ CHAR_NGRAMS = (2, 5)
 CHAR_SETTINGS = {"min_df": 3, "sublinear_tf": True, "max_features": 80_000}
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=8192)  # training reads each word many times; predicting uses the cache below
 def _word_char_ngrams(word: str) -> tuple[str, ...]:
     """scikit-learn's char_wb n-grams of one word (padded with spaces), cached."""
     padded = f" {word} "
@@ -131,7 +131,7 @@ def _analyzer_ids(vectorizer: TfidfVectorizer) -> Callable[[str], list[int]] | N
         def word_ids(word: str) -> tuple[int, ...]:
             ids = cache.get(word)
             if ids is None:
-                if len(cache) > 200_000:
+                if len(cache) > 100_000:  # bounded memory: about 70 MB when full
                     cache.clear()
                 ids = cache[word] = tuple(
                     i for i in map(get, _word_char_ngrams(word)) if i is not None
