@@ -270,6 +270,10 @@ class Store:
             # 64 MiB of page cache instead of SQLite's 2 MiB: at a million posts the
             # indexes no longer fit the default, and every insert re-reads their pages.
             conn.execute("PRAGMA cache_size = -65536")
+            # With WAL, NORMAL syncs at checkpoints instead of every commit: a killed
+            # process loses nothing; a power cut can undo the last commits, each whole
+            # (posts and their cursor together), and collection fetches them again.
+            conn.execute("PRAGMA synchronous = NORMAL")
             db = Database(conn)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version <= SCHEMA_VERSION:  # a newer file is refused below, unchanged
@@ -664,20 +668,31 @@ class Store:
         return found
 
     def sketch_matches(
-        self, hashes: list[int], since: str, until: str
+        self, hashes: list[int], since: str, until: str, per_hash: int = 50
     ) -> list[tuple[int, int, int]]:
-        """(post_id, case_id, shared hashes) of posts created in [since, until] sharing a hash."""
+        """(post_id, case_id, shared hashes) of the 20 posts created in [since, until]
+        sharing most of ``hashes`` (at least two).
+
+        Each hash contributes at most ``per_hash`` posts, the latest in the window: a
+        phrase everyone writes is shared by thousands of posts a week and tells nothing,
+        and reading all of them made processing slower the more posts a week holds.
+        A true copy shares most of its hashes, so the rarer ones still find it.
+        """
         if not hashes:
             return []
-        marks = ",".join("?" * len(hashes))
+        window = [int(parse_iso(since).timestamp()), int(parse_iso(until).timestamp())]
+        one_hash = """SELECT post_id FROM (
+                        SELECT post_id FROM post_sketch WHERE hash = ? AND created BETWEEN ? AND ?
+                        ORDER BY created DESC LIMIT ?)"""
         return self.db.execute(
-            f"""SELECT s.post_id, coalesce(p.case_id, p.id), count(*) AS shared
-                FROM post_sketch s JOIN posts p ON p.id = s.post_id
-                WHERE s.hash IN ({marks})
-                  AND s.created BETWEEN CAST(strftime('%s', ?) AS INTEGER)
-                                    AND CAST(strftime('%s', ?) AS INTEGER)
-                GROUP BY s.post_id ORDER BY shared DESC, s.post_id LIMIT 20""",
-            [*hashes, since, until],
+            f"""SELECT g.post_id, coalesce(p.case_id, p.id), g.shared
+                FROM (SELECT post_id, count(*) AS shared
+                      FROM ({" UNION ALL ".join([one_hash] * len(hashes))})
+                      GROUP BY post_id HAVING shared >= 2
+                      ORDER BY shared DESC, post_id LIMIT 20) g
+                JOIN posts p ON p.id = g.post_id
+                ORDER BY g.shared DESC, g.post_id""",
+            [value for h in hashes for value in (h, *window, per_hash)],
         ).fetchall()
 
     def post_texts(self, ids: list[int]) -> dict[int, tuple[str, str | None]]:

@@ -213,4 +213,29 @@ def test_near_duplicate_search_reads_only_the_window_of_each_hash(tmp_path):
         store.db.conn.set_trace_callback(None)
         (query,) = [q for q in statements if "post_sketch" in q]
         plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + query))
-    assert "s USING PRIMARY KEY (hash=? AND created>? AND created<?)" in plan, plan
+    assert "SEARCH post_sketch USING PRIMARY KEY (hash=? AND created>? AND created<?)" in plan
+    assert "SCAN post_sketch" not in plan, plan
+
+
+def test_a_hash_everyone_shares_contributes_only_its_latest_posts(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    with Store.open(tmp_path / "m.db") as store:
+        add(store, [make_post(str(i), created_at=start + timedelta(minutes=i)) for i in range(60)])
+        add(store, [make_post("copy", created_at=start + timedelta(hours=2))])
+        ids = dict(store.db.execute("SELECT source_id, id FROM posts").fetchall())
+        # sixty posts share two common hashes; one true copy shares three rarer ones too
+        sketches = {ids[str(i)]: [7, 8] for i in range(60)}
+        sketches[ids["copy"]] = [7, 8, 90, 91, 92]
+        store.save_cases({post: post for post in sketches}, sketches)
+        since, until = "2026-11-19T00:00:00Z", "2026-11-21T00:00:00Z"
+
+        found = store.sketch_matches([7, 8, 90, 91, 92], since, until, per_hash=50)
+        assert found[0] == (ids["copy"], ids["copy"], 5)  # the copy is found first
+        # of the popular posts, only the latest 50 of each hash were read
+        assert {post for post, _, _ in found[1:]} <= {ids[str(i)] for i in range(10, 60)}
+        assert len(found) == 20
+
+        everything = store.sketch_matches([7, 8], since, until, per_hash=1000)
+        assert [post for post, _, _ in everything] == [ids[str(i)] for i in range(20)]
