@@ -862,19 +862,32 @@ class Store:
             [first_day, last_day],
         ).fetchall()
 
-    def complaint_texts(
-        self, start: str, end: str, agency_id: str, all_agencies_before: str
-    ) -> list[tuple[str, str]]:
-        """(created_at, normalised text) of original complaints in [start, end), see below."""
-        # The agency's complaints, and every agency's created before ``all_agencies_before``.
-        return self.db.execute(
-            """SELECT p.created_at, a.text_normalized
+    def complaint_texts(self, start: str, end: str, agency_id: str) -> list[str]:
+        """Normalised texts of an agency's original complaints created in [start, end)."""
+        rows = self.db.execute(
+            """SELECT a.text_normalized
                FROM posts p JOIN analysis a ON a.post_id = p.id
-               WHERE a.is_complaint = 1 AND p.is_repost = 0
-                 AND p.created_at >= ? AND p.created_at < ?
-                 AND (a.agency_id = ? OR p.created_at < ?)""",
-            [start, end, agency_id, all_agencies_before],
-        ).fetchall()
+               WHERE a.is_complaint = 1 AND p.is_repost = 0 AND a.agency_id = ?
+                 AND p.created_at >= ? AND p.created_at < ?""",
+            [agency_id, start, end],
+        )
+        return [text for (text,) in rows.fetchall()]
+
+    def complaint_text_sample(self, hours: list[tuple[str, str]], per_hour: int) -> list[str]:
+        """Normalised texts of up to ``per_hour`` original complaints (any agency) created
+        in each [start, end) of ``hours``: a bounded sample, read through the time index."""
+        texts: list[str] = []
+        for start, end in hours:
+            rows = self.db.execute(
+                """SELECT a.text_normalized
+                   FROM posts p JOIN analysis a ON a.post_id = p.id
+                   WHERE p.created_at >= ? AND p.created_at < ?
+                     AND a.is_complaint = 1 AND p.is_repost = 0
+                   LIMIT ?""",
+                [start, end, per_hour],
+            )
+            texts.extend(text for (text,) in rows.fetchall())
+        return texts
 
     def latest_complaints(
         self, agency_id: str, model_version: str, limit: int = 10, until: str | None = None

@@ -89,13 +89,13 @@ def test_cases_are_assigned_once_and_across_batches(store):
     assert cases["2"] == cases["1"]
 
 
-def _analysed(store, source_id: str, normalized: str) -> None:
+def _analysed(store, source_id: str, normalized: str, agency: str = "") -> None:
     store.db.execute(
         "INSERT INTO analysis (post_id, model_version, is_complaint, complaint_score, sector, "
         "sector_score, topics, topic_scores, agency_id, agency_confidence, agency_evidence, "
         "needs_review, processed_at, text_normalized) SELECT id, 'm', 1, 0.9, 'adminduk', 0.9, "
-        "'[]', '{}', '', 0, '', 0, '2026-11-20T00:00:00Z', ? FROM posts WHERE source_id = ?",
-        [normalized, source_id],
+        "'[]', '{}', ?, 0, '', 0, '2026-11-20T00:00:00Z', ? FROM posts WHERE source_id = ?",
+        [agency, normalized, source_id],
     )
 
 
@@ -222,3 +222,37 @@ def test_the_digest_puts_spikes_first_with_their_explanation(tmp_path, config):
     assert "obat" in spike_part and "uji Poisson" in spike_part
     assert report.digest_paths[2].endswith("-grafik.png")
     assert 'src="digest-' in html
+
+
+def test_distinctive_terms_are_the_days_words_not_everyday_ones(store):
+    from monitor.aggregate import background_terms, distinctive_terms
+
+    day = date(2026, 11, 20)
+    everyday = "pelayanan kantor lambat sekali petugas"
+    posts, texts = [], {}
+    for n in range(28 * 4):  # four a day, every day of the four weeks before
+        moment = datetime(2026, 10, 22, 17, tzinfo=UTC) + timedelta(hours=6 * n)  # 01:00 WITA
+        posts.append(make_post(f"b{n}", created_at=moment))
+        texts[f"b{n}"] = (everyday + (" antrean panjang" if n % 2 else " jaringan"), "")
+    for n in range(6):  # the day: the agency's complaints about blanko
+        posts.append(make_post(f"d{n}", created_at=datetime(2026, 11, 20, 1 + n, tzinfo=UTC)))
+        texts[f"d{n}"] = (everyday + " blanko habis", "dukcapil-kota")
+    add(store, posts)
+    for source_id, (text, agency) in texts.items():
+        _analysed(store, source_id, text, agency)
+    terms = distinctive_terms(store, "dukcapil-kota", day, "Asia/Makassar")
+    assert set(terms[:2]) == {"blanko", "habis"}
+    assert "pelayanan" not in terms[:2]
+    assert distinctive_terms(store, "rsud-sk-lerik", day, "Asia/Makassar") == []
+    background = background_terms(store, day, "Asia/Makassar")
+    assert background["pelayanan"] == 28 * 4 and background["blanko"] == 0
+
+
+def test_the_background_sample_reads_at_most_so_many_complaints_an_hour(store):
+    moment = datetime(2026, 11, 10, 3, tzinfo=UTC)
+    add(store, [make_post(f"p{n}", created_at=moment + timedelta(seconds=n)) for n in range(40)])
+    for n in range(40):
+        _analysed(store, f"p{n}", f"kata{n}")
+    hour = [("2026-11-10T03:00:00Z", "2026-11-10T04:00:00Z")]
+    assert len(store.complaint_text_sample(hour, 24)) == 24
+    assert len(store.complaint_text_sample(hour, 100)) == 40
