@@ -49,12 +49,9 @@ _NOT_CONTENT_WORDS = frozenset({"angka", "nominaluang", "!", "?"})
 # --- cases ----------------------------------------------------------------------------
 
 
-def content_tokens(text: str) -> list[str]:
-    """Normalised words that carry the complaint: no mentions, hashtags, numbers, emoji."""
-    return _content_words(normalize(text))
-
-
-def _content_words(normalized: str) -> list[str]:
+def content_words(normalized: str) -> list[str]:
+    """Words of a normalised text that carry the complaint: no mentions, hashtags,
+    numbers, emoji."""
     return [
         t
         for t in normalized.split()
@@ -65,7 +62,7 @@ def _content_words(normalized: str) -> list[str]:
 def shingles(text: str, normalized: str | None = None) -> set[str]:
     """Word 3-shingles of a post's content words; ``normalized`` (its stored
     ``normalize(text)``) saves normalising again."""
-    words = _content_words(normalize(text) if normalized is None else normalized)
+    words = content_words(normalize(text) if normalized is None else normalized)
     return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
@@ -307,11 +304,4 @@ def background_terms(store: Store, day: date, tz: str) -> Counter[str]:
 
 def _terms(normalized: str) -> set[str]:
     stop = stopwords()
-    return {
-        w
-        for w in (normalized or "").split()
-        if len(w) > 3
-        and w not in stop
-        and w not in _NOT_CONTENT_WORDS
-        and not w.startswith(_NOT_CONTENT)
-    }
+    return {w for w in content_words(normalized or "") if len(w) > 3 and w not in stop}

@@ -95,7 +95,7 @@ class Vectorizers:
     char: TfidfVectorizer  # clean text: the writer's own spelling
     phrase: TfidfVectorizer  # normalised text with its stop words
     # Each fitted view's document -> feature indices function (see fast_transform).
-    _analyzers: dict = field(default_factory=dict, repr=False)
+    _analyzers: list | None = field(default=None, repr=False)
 
     @classmethod
     def new(cls) -> Vectorizers:
@@ -109,14 +109,15 @@ class Vectorizers:
             (self.phrase, [normalize(t) for t in texts]),
         )
         if fit:
-            self._analyzers.clear()
+            self._analyzers = None
             blocks = [v.fit_transform(x) for v, x in inputs]
         else:
-            blocks = []
-            for v, x in inputs:
-                if id(v) not in self._analyzers:
-                    self._analyzers[id(v)] = _analyzer_ids(v)
-                blocks.append(fast_transform(v, x, self._analyzers[id(v)]))
+            if self._analyzers is None:
+                self._analyzers = [_analyzer_ids(v) for v, _ in inputs]
+            blocks = [
+                fast_transform(v, x, analyze)
+                for (v, x), analyze in zip(inputs, self._analyzers, strict=True)
+            ]
         return sparse.hstack(blocks, format="csr")
 
 
