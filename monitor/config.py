@@ -80,6 +80,7 @@ class RegionConfig:
     id: str
     name: str
     places: list[str] = field(default_factory=list)
+    within: str = ""  # the larger region this one lies in (a city within its province)
 
 
 @dataclass
@@ -92,6 +93,12 @@ class AgencyConfig:
     aliases: list[str] = field(default_factory=list)
     handles: list[str] = field(default_factory=list)
     hashtags: list[str] = field(default_factory=list)
+    # Names of the agency's KIND ("pdam", "samsat", "dukcapil"): used only in a post about
+    # a region the agency serves (or of unknown region); several agencies may share one.
+    generic_aliases: list[str] = field(default_factory=list)
+    # Places of the agency's own area (a kecamatan's kelurahan): a post of the agency's
+    # sector that names one of them, and no agency, is about this agency.
+    places: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -381,6 +388,7 @@ REGION = {
     "id": Key(str, "", required=True, check=_slug),
     "name": Key(str, "", required=True),
     "places": Key("list[str]", list),
+    "within": Key(str, ""),
 }
 AGENCY = {
     "id": Key(str, "", required=True, check=_slug),
@@ -389,8 +397,10 @@ AGENCY = {
     "sector": Key(str, "lainnya", required=True, check=_one_of(tuple(SECTORS))),
     "region": Key(str, "", required=True),
     "aliases": Key("list[str]", list),
+    "generic_aliases": Key("list[str]", list),
     "handles": Key("list[str]", list),
     "hashtags": Key("list[str]", list),
+    "places": Key("list[str]", list),
 }
 SOURCE = {
     "name": Key(str, "", required=True, check=_slug),

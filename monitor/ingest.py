@@ -30,7 +30,7 @@ from typing import Any
 from monitor.clock import utc_now
 from monitor.collectors.replay import post_from_record
 from monitor.config import Config
-from monitor.pipeline import display_redactor, open_store, pseudonym_key
+from monitor.pipeline import author_agency_of, display_redactor, open_store, pseudonym_key
 from monitor.records import SourceRun
 from monitor.text.redact import pseudonymise
 
@@ -166,6 +166,7 @@ def store_batch(config: Config, records: list[Any]) -> dict[str, Any]:
             posts,
             display_text=display_redactor(config),
             author_key=lambda p: pseudonymise(key, p.platform, p.author_id or p.author_handle),
+            author_agency=author_agency_of(config),
             keep_raw=config.privacy.raw_retention_days > 0,
         )
         run_id = store.start_run("ingest")

@@ -94,6 +94,21 @@ def display_redactor(config: Config) -> Callable[[str], str]:
     return lambda text: redact(text, keep_handles=agency_handles)
 
 
+def author_agency_of(config: Config) -> Callable[[Post], str]:
+    """The agency whose own account wrote a post ("" for everyone else), by handle.
+
+    Read at intake, before the author is pseudonymised: an agency's replies and
+    announcements are never complaints against it."""
+    by_handle = {
+        handle.lower().lstrip("@"): agency.id
+        for agency in config.agencies
+        for handle in agency.handles
+    }
+    if not by_handle:
+        return lambda post: ""
+    return lambda post: by_handle.get(post.author_handle.lower().lstrip("@"), "")
+
+
 def collect(
     config: Config,
     store: Store,
@@ -110,6 +125,7 @@ def collect(
     keep_raw = config.privacy.raw_retention_days > 0
 
     display_text = display_redactor(config)
+    author_agency = author_agency_of(config)
 
     def author_key(post: Post) -> str:
         return pseudonymise(key, post.platform or post.source, post.author_id or post.author_handle)
@@ -132,6 +148,7 @@ def collect(
                     batch.posts,
                     display_text=display_text,
                     author_key=author_key,
+                    author_agency=author_agency,
                     keep_raw=keep_raw,
                     cursor=(source.name, batch.cursor) if batch.cursor is not None else None,
                 )

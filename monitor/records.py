@@ -42,6 +42,7 @@ class StoredPost:
     is_repost: bool = False
     parent_source_id: str = ""
     case_id: int | None = None
+    author_agency: str = ""  # the agency whose own account wrote it, if any
 
 
 @dataclass
@@ -49,6 +50,7 @@ class AgencyMatch:
     agency_id: str  # "" when the post could not be tied to an agency
     confidence: float
     evidence: str  # the matched span or the rule that decided
+    region: str = ""  # the region the post is about, when known (also for unresolved posts)
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Analysis:
     agency_evidence: str
     needs_review: bool
     text_normalized: str = ""  # what the model and the gazetteer read
+    region: str = ""  # the region the post is about, when known
 
 
 @dataclass

@@ -208,12 +208,22 @@ def _v5_sketch_by_time(db: Database) -> None:
     db.execute("CREATE INDEX post_sketch_post ON post_sketch (post_id)")
 
 
+def _v6_author_agency_and_region(db: Database) -> None:
+    # author_agency: the agency whose own account wrote the post (its replies and
+    # announcements are not complaints against it); found at intake, before the author
+    # is pseudonymised. analysis.region: where a post is about, kept also for posts no
+    # agency could be tied to.
+    db.execute("ALTER TABLE posts ADD COLUMN author_agency TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE analysis ADD COLUMN region TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_normalized_text,
     _v3_cases_and_outbox,
     _v4_child_indexes,
     _v5_sketch_by_time,
+    _v6_author_agency_and_region,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -398,6 +408,7 @@ class Store:
         author_key: Callable[[Post], str],
         keep_raw: bool,
         cursor: tuple[str, str] | None = None,
+        author_agency: Callable[[Post], str] = lambda post: "",
     ) -> tuple[int, int]:
         """Insert posts not yet stored and move the source's cursor, in one transaction.
 
@@ -423,6 +434,7 @@ class Store:
                 int(p.is_quote),
                 p.parent_source_id,
                 json.dumps(p.raw, ensure_ascii=False) if keep_raw and p.raw is not None else None,
+                author_agency(p),
             )
             for p in posts
         ]
@@ -435,8 +447,8 @@ class Store:
             self.db.conn.executemany(
                 """INSERT OR IGNORE INTO posts (source, source_id, platform, url, author_key,
                    text, text_display, lang, region, created_at, collected_at, is_repost,
-                   is_reply, is_quote, parent_source_id, raw)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   is_reply, is_quote, parent_source_id, raw, author_agency)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 rows,
             )
             new = self.db.conn.total_changes - before
@@ -460,7 +472,8 @@ class Store:
         while True:
             rows = self.db.execute(
                 """SELECT p.id, p.source, p.source_id, p.text, p.created_at, p.region, p.url,
-                          p.platform, p.is_repost, p.parent_source_id, p.case_id
+                          p.platform, p.is_repost, p.parent_source_id, p.case_id,
+                          p.author_agency
                    FROM posts p
                    WHERE p.id > ? AND NOT EXISTS (
                        SELECT 1 FROM analysis a WHERE a.post_id = p.id AND a.model_version = ?)
@@ -483,6 +496,7 @@ class Store:
                     is_repost=bool(r[8]),
                     parent_source_id=r[9],
                     case_id=r[10],
+                    author_agency=r[11],
                 )
                 for r in rows
             ]
@@ -510,6 +524,7 @@ class Store:
                 int(a.needs_review),
                 now,
                 a.text_normalized,
+                a.region,
             )
             for a in analyses
         ]
@@ -520,8 +535,8 @@ class Store:
                 """INSERT OR REPLACE INTO analysis (post_id, model_version, is_complaint,
                    complaint_score, sector, sector_score, topics, topic_scores, agency_id,
                    agency_confidence, agency_evidence, needs_review, processed_at,
-                   text_normalized)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   text_normalized, region)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 rows,
             )
         ids = [r[0] for r in rows]

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 
 from monitor.agencies import (
+    AREA_CONFIDENCE,
     FUZZY_CONFIDENCE,
+    GENERIC_ALIAS_CONFIDENCE,
     NAMED_CONFIDENCE,
-    PLACE_SECTOR_CONFIDENCE,
-    SECTOR_FALLBACK_CONFIDENCE,
     TAG_CONFIDENCE,
     Gazetteer,
 )
 from monitor.config import AgencyConfig
-from monitor.text.normalize import normalize
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def gazetteer(tmp_path_factory):
 
 
 def resolve(gazetteer, text, sector="", source_region=""):
-    return gazetteer.resolve(normalize(text), sector, source_region)
+    return gazetteer.resolve(text, sector, source_region)
 
 
 @pytest.mark.parametrize(
@@ -82,20 +81,36 @@ def resolve(gazetteer, text, sector="", source_region=""):
         ("obat habis di rs lerick", "rumah_sakit", "rsud-sk-lerik", FUZZY_CONFIDENCE),
         ("rsu joanes antri lama", "rumah_sakit", "rsud-wz-johannes", FUZZY_CONFIDENCE),
         ("puskesmas oesappa tutup", "kesehatan", "puskesmas-oesapa", FUZZY_CONFIDENCE),
-        # no agency named, service clear: the sector's agency in the post's region
+        # no agency named: kept unidentified, never guessed from the sector
+        ("di oelamasi ktp sy blm jadi", "adminduk", "", 0.0),
+        ("ktp sy blm jadi2 padahal udh 3 bulan", "adminduk", "", 0.0),
+        ("beta su antre dari pagi, sonde dilayani", "pertanahan", "", 0.0),
+        # a shared short name needs a region; "kupang" alone is neither city nor regency
+        ("dukcapil kupang lama", "adminduk", "", 0.0),
+        ("capil di oelamasi lama", "adminduk", "disdukcapil-kab-kupang", GENERIC_ALIAS_CONFIDENCE),
+        # one-word short names of the only such agency
+        ("samsat lama, antre 3 jam", "pajak_daerah", "samsat-kupang", GENERIC_ALIAS_CONFIDENCE),
+        ("pdam mati lagi", "air_bersih", "pdam-kota-kupang", GENERIC_ALIAS_CONFIDENCE),
+        ("PLN padam terus", "listrik", "pln-up3-kupang", GENERIC_ALIAS_CONFIDENCE),
+        ("puskes sikumana tutup", "kesehatan", "puskesmas-sikumana", NAMED_CONFIDENCE),
+        ("RS Lerik penuh", "rumah_sakit", "rsud-sk-lerik", NAMED_CONFIDENCE),
+        # ... but not in a post about another city
+        ("PDAM Makassar air mati 3 hari", "air_bersih", "", 0.0),
+        ("samsat surabaya antre panjang", "pajak_daerah", "", 0.0),
+        # a kelurahan office belongs to its kecamatan
         (
-            "di oelamasi ktp sy blm jadi",
-            "adminduk",
-            "disdukcapil-kab-kupang",
-            PLACE_SECTOR_CONFIDENCE,
+            "kantor lurah Oebufu tutup jam 11",
+            "pemerintahan_wilayah",
+            "kecamatan-oebobo",
+            AREA_CONFIDENCE,
         ),
         (
-            "ktp sy blm jadi2 padahal udh 3 bulan",
-            "adminduk",
-            "disdukcapil-kota-kupang",
-            SECTOR_FALLBACK_CONFIDENCE,
+            "lurah naikoten sonde ada di kantor",
+            "pemerintahan_wilayah",
+            "kecamatan-kota-raja",
+            AREA_CONFIDENCE,
         ),
-        ("dukcapil kupang lama", "adminduk", "disdukcapil-kota-kupang", SECTOR_FALLBACK_CONFIDENCE),
+        ("jalan di oebufu rusak", "pekerjaan_umum", "", 0.0),
         # names none, sector unclear: never dropped, explicitly unresolved
         ("halo semua selamat pagi", "lainnya", "", 0.0),
         ("lirik lagu ini bagus sekali", "lainnya", "", 0.0),
@@ -115,14 +130,8 @@ def test_two_agencies_prefer_the_one_of_the_posts_sector(gazetteer):
     assert resolve(gazetteer, text, "rumah_sakit").agency_id == "rsud-sk-lerik"
 
 
-def test_source_region_decides_when_the_text_names_no_place(gazetteer):
-    match = resolve(gazetteer, "ktp saya belum jadi", "adminduk", source_region="kab-kupang")
-    assert match.agency_id == "disdukcapil-kab-kupang"
-    assert "wilayah sumber" in match.evidence
-
-
 def test_place_names_beat_the_source_region_and_longer_places_win(gazetteer):
-    match = resolve(gazetteer, "ktp di penfui timur belum jadi", "adminduk", "kota-kupang")
+    match = resolve(gazetteer, "capil di penfui timur lambat", "adminduk", "kota-kupang")
     assert match.agency_id == "disdukcapil-kab-kupang"  # "penfui timur", not Kota's "penfui"
 
 
@@ -138,3 +147,54 @@ def test_ordinary_words_are_never_corrected_into_names(gazetteer, word):
 )
 def test_typos_within_the_threshold_are_corrected(gazetteer, typo, fixed):
     assert gazetteer._correct(typo) == fixed
+
+
+def test_source_region_picks_among_agencies_sharing_a_short_name(gazetteer):
+    assert resolve(gazetteer, "capil lama", "adminduk", "kota-kupang").agency_id == (
+        "disdukcapil-kota-kupang"
+    )
+    assert resolve(gazetteer, "capil lama", "adminduk", "kab-kupang").agency_id == (
+        "disdukcapil-kab-kupang"
+    )
+    assert resolve(gazetteer, "capil lama", "adminduk", "").agency_id == ""
+    # a one-word name of a city agency is not used for a post from the regency
+    assert resolve(gazetteer, "pdam mati lagi", "air_bersih", "kab-kupang").agency_id == ""
+    # a provincial agency serves the city and the regency
+    assert resolve(gazetteer, "samsat antre", "pajak_daerah", "kab-kupang").agency_id == (
+        "samsat-kupang"
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["urus KK ditunda trs", "air mati trus dari kemarin", "antre mulu", "tros sa"]
+)
+def test_slang_is_never_read_as_a_place(gazetteer, text):
+    """ "tarus" is Kupang Malay for "terus", and also a village of Kabupaten Kupang."""
+    match = resolve(gazetteer, text, "adminduk", "kota-kupang")
+    assert match.region == "kota-kupang", match.evidence
+    assert "tarus" not in match.evidence
+
+
+def test_a_real_place_is_still_found(gazetteer):
+    match = resolve(gazetteer, "jalan di Tarus rusak parah", "pekerjaan_umum")
+    assert (match.agency_id, match.region) == ("", "kab-kupang")
+    assert "tarus" in match.evidence
+
+
+def test_unresolved_posts_keep_their_region(gazetteer):
+    assert resolve(gazetteer, "lampu jalan di oesapa mati", "perhubungan").region == "kota-kupang"
+    assert resolve(gazetteer, "lampu jalan mati", "perhubungan", "kab-kupang").region == (
+        "kab-kupang"
+    )
+    assert resolve(gazetteer, "lampu jalan mati", "perhubungan").region == ""
+
+
+def test_an_agencys_own_handle_is_known(gazetteer):
+    assert gazetteer.agency_of_handle("@Dinas_Contoh") == "contoh-handle"
+    assert gazetteer.agency_of_handle("@warga_biasa") == ""
+    assert gazetteer.agency_of_handle("") == ""
+
+
+@pytest.mark.parametrize("word", ["pelayanan", "dilayani", "terus", "perbaikan", "kesehatan"])
+def test_affixed_ordinary_words_are_never_corrected(gazetteer, word):
+    assert gazetteer._correct(word) == word

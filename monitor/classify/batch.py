@@ -1,10 +1,13 @@
 """`monitor classify`: classify a stream of posts, chunk by chunk, in constant memory.
 
-Input lines are JSON objects (or CSV rows) with ``id`` and ``text``; every other
-field is passed through. Output adds ``is_complaint``, ``complaint_score``,
-``sector``, ``sector_score``, ``topics``, ``topic_scores``, ``agency``,
-``agency_confidence``, ``needs_review`` and ``model_version`` (the input ``text``
-is not repeated). A bad line is reported with its number and skipped.
+Input lines are JSON objects (or CSV rows) with ``id`` and ``text``, and
+optionally ``region`` (the source's region id, used when the text names no place)
+and ``author`` (the handle that wrote it: an agency's own account is never a
+complaint against it); every other field is passed through. Output adds
+``is_complaint``, ``complaint_score``, ``sector``, ``sector_score``, ``topics``,
+``topic_scores``, ``agency``, ``agency_confidence``, ``agency_evidence``, ``region``,
+``needs_review`` and ``model_version`` (the input ``text`` is not repeated). A bad
+line is reported with its number and skipped.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ RESULT_FIELDS = [
     "topic_scores",
     "agency",
     "agency_confidence",
+    "agency_evidence",
+    "region",
     "needs_review",
     "model_version",
 ]
@@ -40,6 +45,11 @@ class BatchReport:
     read: int = 0
     classified: int = 0
     rejected: int = 0
+
+
+def _text_field(record: dict[str, Any], key: str) -> str:
+    value = record.get(key)
+    return value if isinstance(value, str) else ""
 
 
 def _records_jsonl(stream: IO[bytes], bad: Callable[[int, str], None]) -> Iterator[dict[str, Any]]:
@@ -111,7 +121,13 @@ def classify_stream(
         nonlocal writer
         predictions = model.predict([r["text"] for r in chunk])
         for record, result in zip(chunk, predictions, strict=True):
-            _, match, sector = resolve(record["text"], result, gazetteer)
+            _, match, sector, result = resolve(
+                record["text"],
+                result,
+                gazetteer,
+                _text_field(record, "region"),
+                gazetteer.agency_of_handle(_text_field(record, "author")),
+            )
             out = {k: v for k, v in record.items() if k != "text"}
             out.update(
                 id=record["id"],
@@ -123,6 +139,8 @@ def classify_stream(
                 topic_scores=result.topic_scores,
                 agency=match.agency_id,
                 agency_confidence=match.confidence,
+                agency_evidence=match.evidence,
+                region=match.region,
                 needs_review=result.needs_review,
                 model_version=model.version,
             )

@@ -20,6 +20,23 @@ from monitor.labels import SECTORS, TOPICS
 
 NEAR_DUPLICATE_JACCARD = 0.5
 REQUIRED = {"id": str, "text": str, "is_complaint": bool, "sector": str, "topics": list}
+# Where a post of this kind is written (REAL_POSTS.md's channel types) and where its
+# writer set it; optional, for the share tables of scripts/check_samples.py.
+CHANNELS = ("portal", "mention", "timeline", "comment", "whatsapp", "review", "news")
+REGIONS = (
+    "jawa",
+    "sumatra",
+    "kalimantan",
+    "sulawesi",
+    "bali_nusra",
+    "ntt",
+    "maluku",
+    "papua",
+    "nasional",
+)
+# topics_agreed (blind set only): both annotators chose the same topics, so the
+# post's topics count in the topic scores.
+OPTIONAL = {"note": str, "channel": str, "region": str, "hard": bool, "topics_agreed": bool}
 
 
 @dataclass
@@ -30,6 +47,10 @@ class Sample:
     sector: str
     topics: list[str]
     note: str = ""
+    channel: str = ""
+    region: str = ""
+    hard: bool = False  # a boundary case, a non-service use of complaint words, or no names
+    topics_agreed: bool = True
 
 
 @dataclass
@@ -40,6 +61,15 @@ class SampleReport:
 
 def samples_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "labeled_samples"
+
+
+def blind_set_path() -> Path:
+    """The blind set: written apart from the training samples, never trained on."""
+    return samples_dir() / "blind" / "blind_set.jsonl"
+
+
+def routing_set_path() -> Path:
+    return samples_dir() / "routing" / "routing_set.jsonl"
 
 
 def load_samples(paths: Iterable[Path]) -> SampleReport:
@@ -75,6 +105,10 @@ def load_samples(paths: Iterable[Path]) -> SampleReport:
                         sector=record["sector"],
                         topics=list(record["topics"]),
                         note=record.get("note", ""),
+                        channel=record.get("channel", ""),
+                        region=record.get("region", ""),
+                        hard=record.get("hard", False),
+                        topics_agreed=record.get("topics_agreed", True),
                     )
                 )
     return report
@@ -86,9 +120,16 @@ def _check(record: object) -> str | None:
     for key, kind in REQUIRED.items():
         if not isinstance(record.get(key), kind):
             return f"'{key}' missing or not {kind.__name__}"
-    unknown = set(record) - set(REQUIRED) - {"note"}
+    unknown = set(record) - set(REQUIRED) - set(OPTIONAL)
     if unknown:
         return f"unknown keys {sorted(unknown)}"
+    for key, kind in OPTIONAL.items():
+        if key in record and not isinstance(record[key], kind):
+            return f"'{key}' is not {kind.__name__}"
+    if "channel" in record and record["channel"] not in CHANNELS:
+        return f"unknown channel '{record['channel']}' (one of {', '.join(CHANNELS)})"
+    if "region" in record and record["region"] not in REGIONS:
+        return f"unknown region '{record['region']}' (one of {', '.join(REGIONS)})"
     if not record["text"].strip():
         return "empty text"
     if record["sector"] not in SECTORS:

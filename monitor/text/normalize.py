@@ -156,6 +156,22 @@ def normalize(text: str) -> str:
     return " ".join(tokens(text))
 
 
+@lru_cache(maxsize=8192)
+def plain_tokens(text: str) -> tuple[str, ...]:
+    """Lower-case words as written, without the lexicon: what place names are matched on.
+
+    The lexicon reads words, not places: Kupang Malay "tarus" means "terus", and the
+    village of Tarus must not be found in every "trs" and "mulu".
+    """
+    out: list[str] = []
+    for chunk in clean(text).split():
+        if _PLAIN.match(chunk):
+            out.append(chunk)
+        else:
+            out.extend(t for t in _chunk_tokens(chunk) if _WORD.match(t))
+    return tuple(out)
+
+
 @lru_cache(maxsize=1)
 def _stemmer():
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
