@@ -265,45 +265,110 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    summary = evaluation.summary()
     print(f"Model {model.version} written to {folder}")
-    print(
-        f"Cross-validated: complaint F1 {summary['complaint_f1']:.3f}, sector macro F1 "
-        f"{summary['sector_macro_f1']:.3f}, topic micro F1 {summary['topic_micro_f1']:.3f} "
-        f"(details: {folder / 'evaluation.md'})"
-    )
+    metrics = model.card["metrics"]
+    for key, name in (
+        ("blind", "Blind set"),
+        ("keyword_rule_blind", "Keyword rule on the blind set"),
+        ("cross_validation", "Cross-validated"),
+    ):
+        if key in metrics:
+            m = metrics[key]
+            print(
+                f"{name}: complaint F1 {m['complaint_f1']:.3f}, sector macro F1 "
+                f"{m['sector_macro_f1']:.3f}, topic micro F1 {m['topic_micro_f1']:.3f}"
+            )
+    if "routing" in metrics:
+        print(f"Routing set: {metrics['routing']['accuracy']:.1%} routed right")
+    print(f"Details: {folder / 'MODEL_CARD.md'}, {folder / 'evaluation.md'}")
     return EXIT_OK
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from monitor.classify.evaluate import cross_validate, evaluate_model, to_html, to_markdown
-    from monitor.classify.samples import load_samples, samples_dir
+    from monitor.classify import KeywordBaseline
+    from monitor.classify.evaluate import (
+        comparison_markdown,
+        cross_validate,
+        evaluate_model,
+        to_html,
+        to_markdown,
+    )
+    from monitor.classify.routing import (
+        evaluate_routing,
+        load_routing_set,
+        routing_gazetteer,
+        routing_markdown,
+    )
+    from monitor.classify.samples import (
+        blind_set_path,
+        load_samples,
+        routing_set_path,
+        samples_dir,
+    )
 
-    if args.data:
-        report = load_samples([Path(args.data)])
-        for problem in report.problems[:20]:
-            _stderr(f"skipped: {problem}")
-        if not report.samples:
-            raise UsageError(f"{args.data}: no valid labeled lines")
-        model = _model(args)
-        if not hasattr(model, "heads"):
-            raise UsageError("no trained model to evaluate; run 'monitor train' or pass --model")
-        evaluation = evaluate_model(
-            model, report.samples, f"{len(report.samples)} posts of {args.data}"
-        )
-        version = model.version
-    else:
-        report = load_samples(sorted(samples_dir().glob("*.jsonl")))
-        if report.problems:
+    model = _model(args)
+    if not hasattr(model, "heads"):
+        raise UsageError("no trained model to evaluate; run 'monitor train' or pass --model")
+    data = Path(args.data) if args.data else blind_set_path()
+    if not data.exists():
+        raise UsageError(f"{data} does not exist; pass --data FILE (labeled JSONL)")
+    report = load_samples([data])
+    for problem in report.problems[:20]:
+        _stderr(f"skipped: {problem}")
+    if not report.samples:
+        raise UsageError(f"{data}: no valid labeled lines")
+    what = str(data) if args.data else "blind set"
+    source = f"{len(report.samples)} posts of the {what}"
+    args.progress(f"menguji {model.version} pada {len(report.samples)} pos ...")
+    evaluation = evaluate_model(model, report.samples, source)
+    baseline = evaluate_model(KeywordBaseline(), report.samples, source)
+    columns = [
+        (f"{what}: this model", evaluation.summary()),
+        (f"{what}: keyword rule", baseline.summary()),
+    ]
+    if args.cv:
+        samples = load_samples(sorted(samples_dir().glob("*.jsonl")))
+        if samples.problems:
             raise UsageError("invalid labeled samples; run python scripts/check_samples.py")
-        evaluation, _ = cross_validate(report.samples, args.folds, args.progress)
-        version = "cross-validation"
-    markdown = to_markdown(evaluation, version)
+        cv, _ = cross_validate(samples.samples, args.folds, args.progress)
+        columns.append(("cross-validation (rerun)", cv.summary()))
+    elif "cross_validation" in model.card.get("metrics", {}):
+        card_cv = model.card["metrics"]["cross_validation"]
+        columns.append(
+            (
+                "cross-validation (model card)",
+                {k: v for k, v in card_cv.items() if isinstance(v, float)},
+            )
+        )
+    parts = [
+        f"# Evaluation of {model.version}",
+        "",
+        comparison_markdown(columns),
+        "",
+    ]
+    routing_path = Path(args.routing) if args.routing else routing_set_path()
+    if routing_path.exists():
+        config = _load(args) if args.routing_config else None
+        agencies = config.agencies if config else None
+        if agencies is None:
+            from monitor.config import example_config
+
+            base = example_config(routing_path.parent)
+            agencies, regions = base.agencies, base.regions
+        else:
+            regions = config.regions
+        cases, problems = load_routing_set(routing_path)
+        for problem in problems[:20]:
+            _stderr(f"skipped: {problem}")
+        gazetteer = routing_gazetteer(agencies, regions, routing_path.parent)
+        parts += [routing_markdown(evaluate_routing(model, gazetteer, cases)), ""]
+    parts.append(to_markdown(evaluation, model.version).replace("# Evaluation", "# Details", 1))
+    markdown = "\n".join(parts)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"evaluation-{version}"
+    stem = out / f"evaluation-{model.version}"
     stem.with_suffix(".md").write_text(markdown, encoding="utf-8")
-    stem.with_suffix(".html").write_text(to_html(evaluation, version), encoding="utf-8")
+    stem.with_suffix(".html").write_text(to_html(evaluation, model.version), encoding="utf-8")
     print(markdown)
     print(f"Written: {stem}.md and {stem}.html")
     return EXIT_OK
@@ -609,9 +674,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_train,
         "train the classifier on the labeled samples",
         "Cross-validate on the labeled samples (folds keep near-duplicates together),\n"
-        "fit on all of them, and write models/<version>/ with the model files, card.json\n"
-        "(their SHA-256), MODEL_CARD.md and evaluation.md/.html. The same samples give\n"
-        "the same model files. Takes about two minutes on 5,000 samples.",
+        "fit on all of them, choose the thresholds and review band on the blind set\n"
+        "(labeled_samples/blind/blind_set.jsonl, never trained on), score the blind set\n"
+        "with the keyword rule beside it and the routing set, and write\n"
+        "models/<version>/ with the model files, card.json (their SHA-256),\n"
+        "MODEL_CARD.md and evaluation.md/.html. The same samples give the same model\n"
+        "files. Takes about five minutes on 15,000 samples.",
     )
     p.add_argument(
         "--samples",
@@ -627,12 +695,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "evaluate",
         cmd_evaluate,
-        "per-label metrics, confusion matrix and calibration",
-        "Without --data: grouped cross-validation on labeled_samples/ (trains a model\n"
-        "per fold). With --data FILE (labeled JSONL in the samples' format): the\n"
-        "trained model scored on that file. Prints Markdown; writes .md and .html.",
+        "blind-set and routing-set figures, keyword rule beside",
+        "The model scored on the blind set (labeled_samples/blind/blind_set.jsonl:\n"
+        "posts written apart from the training samples, two annotators agreeing),\n"
+        "with the keyword rule beside it and cross-validation from the model card\n"
+        "(--cv runs it again); then the routing set (labeled_samples/routing/): the\n"
+        "share of posts tied to the right agency, or rightly to none, with every\n"
+        "wrong route listed. Prints Markdown; writes .md and .html.\n\n"
+        "  monitor evaluate\n"
+        "  monitor evaluate --data hasil_label_kantor.jsonl --model models/id-...",
     )
-    p.add_argument("--data", metavar="FILE", help="labeled JSONL to score the trained model on")
+    p.add_argument("--data", metavar="FILE", help="labeled JSONL to score instead of the blind set")
+    p.add_argument("--cv", action="store_true", help="run cross-validation again (a few minutes)")
+    p.add_argument("--routing", metavar="FILE", help="routing set JSONL (default: the shipped one)")
+    p.add_argument(
+        "--routing-config",
+        action="store_true",
+        help="route with the agencies of --config instead of the shipped example",
+    )
     p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
     p.add_argument("--out", default="reports", help="folder for the report (default: reports)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")

@@ -63,12 +63,19 @@ def check_model() -> list[Check]:
     if not card:
         return [Check("model", WARN, f"{model.version}: no trained model, keyword baseline in use")]
     metrics = card.get("metrics", {})
+    blind = metrics.get("blind")
+    figure = (
+        f"blind-set complaint F1 {blind.get('complaint_f1', 0):.3f}"
+        if blind
+        else "cross-validated complaint F1 "
+        f"{metrics.get('cross_validation', metrics).get('complaint_f1', 0):.3f}"
+    )
     return [
         Check(
             "model",
             OK,
             f"{model.version}, files match card.json, trained {card.get('trained_at', '?')[:10]}, "
-            f"complaint F1 {metrics.get('complaint_f1', 0):.3f}",
+            + figure,
         )
     ]
 

@@ -198,3 +198,14 @@ def test_an_agencys_own_handle_is_known(gazetteer):
 @pytest.mark.parametrize("word", ["pelayanan", "dilayani", "terus", "perbaikan", "kesehatan"])
 def test_affixed_ordinary_words_are_never_corrected(gazetteer, word):
     assert gazetteer._correct(word) == word
+
+
+def test_author_agency_is_found_by_handle_at_intake(config):
+    from monitor.pipeline import author_agency_of
+    from tests.conftest import make_post
+
+    config.agencies[0].handles = ["@Dukcapil_Contoh"]
+    of = author_agency_of(config)
+    assert of(make_post("1", author_handle="dukcapil_contoh")) == config.agencies[0].id
+    assert of(make_post("2", author_handle="@DUKCAPIL_CONTOH")) == config.agencies[0].id
+    assert of(make_post("3", author_handle="warga")) == ""

@@ -169,3 +169,36 @@ def test_only_web_addresses_become_links(tmp_path, config):
     html = Path(report.digest_paths[0]).read_text(encoding="utf-8")
     assert "javascript:" not in html
     assert 'href="https://example.org/p/2"' in html
+
+
+def test_a_post_from_an_agencys_own_account_is_not_a_complaint_against_it(tmp_path, config):
+    """The handle is read at intake (before pseudonymising): the agency's apology, full of
+    complaint words, is tied to it but never counted as a complaint; a citizen's
+    complaint about the same outage still is."""
+    pdam = next(a for a in config.agencies if a.id == "pdam-kota-kupang")
+    pdam.handles = ["@perumdaam_contoh"]
+    apology = (
+        "Mohon maaf atas gangguan air mati di Oebobo sejak kemarin, pipa bocor sedang "
+        "diperbaiki, air belum mengalir sampai sore. Terima kasih atas kesabarannya -Admin"
+    )
+    citizen = "air pdam mati dari kemarin di oebobo, sudah lapor belum ada perbaikan, tolong"
+    config.sources = [
+        replay_source(
+            tmp_path,
+            [
+                post(1, 1, apology, author="@PerumdaAM_Contoh"),
+                post(2, 1, citizen, author="warga_oebobo"),
+            ],
+        )
+    ]
+    run(config)
+    with Store.open(config.database) as store:
+        rows = dict(
+            store.db.execute(
+                """SELECT p.source_id,
+                          a.is_complaint || ' ' || a.agency_id || ' ' || p.author_agency
+                   FROM posts p JOIN analysis a ON a.post_id = p.id"""
+            ).fetchall()
+        )
+    assert rows["p1"] == "0 pdam-kota-kupang pdam-kota-kupang"
+    assert rows["p2"] == "1 pdam-kota-kupang "

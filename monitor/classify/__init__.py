@@ -40,14 +40,18 @@ def train_model(
     version: str | None = None,
     folds: int = 5,
     progress: Callable[[str], None] = lambda message: None,
+    blind_path: Path | None = None,
 ):
-    """Cross-validate, fit on every sample, write models/<version>/ with its card.
+    """Cross-validate, fit on every sample, choose thresholds on the blind set, score the
+    blind set (with the keyword rule beside) and the routing set, and write
+    models/<version>/ with its card.
 
-    Returns (model, evaluation, folder). Raises ValueError listing invalid samples.
+    Returns (model, evaluation, folder): the blind-set evaluation when there is a
+    blind set, else cross-validation's. Raises ValueError listing invalid samples.
     """
     from monitor.classify.card import write_card_markdown
-    from monitor.classify.evaluate import cross_validate, to_html, to_markdown
-    from monitor.classify.samples import load_samples
+    from monitor.classify.evaluate import cross_validate, evaluate_model, to_html, to_markdown
+    from monitor.classify.samples import blind_set_path, load_samples
     from monitor.classify.train import samples_sha256, train
 
     report = load_samples(sample_paths)
@@ -57,17 +61,54 @@ def train_model(
             "(python scripts/check_samples.py):\n  " + "\n  ".join(report.problems[:20])
         )
     samples = report.samples
+    blind_file = blind_path or blind_set_path()
+    blind = load_samples([blind_file]).samples if blind_file.exists() else []
     version = version or f"id-{datetime.now(UTC):%Y%m%d}-{samples_sha256(samples)[:8]}"
     progress(f"{len(samples)} sampel; validasi silang {folds} lipatan ...")
-    evaluation, thresholds = cross_validate(samples, folds, progress)
+    cv, thresholds = cross_validate(samples, folds, progress)
     progress("melatih model akhir ...")
-    model = train(samples, version, thresholds, evaluation.as_card_metrics())
+    model = train(samples, version, thresholds, blind=blind)
+    metrics = {"cross_validation": cv.as_card_metrics()}
+    evaluation = cv
+    if blind:
+        progress(f"menguji pada set buta ({len(blind)} pos) ...")
+        source = f"blind set: {len(blind)} posts written apart, two annotators agreeing"
+        evaluation = evaluate_model(model, blind, source)
+        baseline = evaluate_model(KeywordBaseline(), blind, source)
+        metrics = {
+            "blind": evaluation.as_card_metrics(),
+            "keyword_rule_blind": baseline.as_card_metrics(),
+            **metrics,
+        }
+    routing = _routing_summary(model)
+    if routing:
+        metrics["routing"] = routing
+    model.card["metrics"] = metrics
     folder = out_root / version
     model.save(folder)
     (folder / "evaluation.md").write_text(to_markdown(evaluation, version), encoding="utf-8")
     (folder / "evaluation.html").write_text(to_html(evaluation, version), encoding="utf-8")
+    if blind:
+        (folder / "evaluation-cross-validation.md").write_text(
+            to_markdown(cv, version), encoding="utf-8"
+        )
     write_card_markdown(model.card, evaluation, folder)
     return model, evaluation, folder
+
+
+def _routing_summary(model) -> dict:
+    """The routing set scored with the shipped gazetteer, or {} without a routing set."""
+    from monitor.classify.routing import evaluate_routing, load_routing_set, routing_gazetteer
+    from monitor.classify.samples import routing_set_path
+    from monitor.config import example_config
+
+    path = routing_set_path()
+    if not path.exists():
+        return {}
+    cases, _ = load_routing_set(path)
+    config = example_config(path.parent)
+    gazetteer = routing_gazetteer(config.agencies, config.regions, path.parent)
+    return evaluate_routing(model, gazetteer, cases).summary()
 
 
 __all__ = ["KeywordBaseline", "ModelError", "TextModel", "load_model", "train_model"]

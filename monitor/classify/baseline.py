@@ -384,6 +384,20 @@ def _phrase_hits(text: str, phrases: tuple[str, ...]) -> list[str]:
     return [p for p in phrases if f" {p} " in padded]
 
 
+def keyword_cues(normalized_text: str) -> list[str]:
+    """The keyword rule's findings as feature words for the trained model: a
+    ``zkw<sector>`` per sector whose words appear, ``zkwcue`` for complaint words,
+    ``zkwtopic`` for failure words and ``zkwnot`` for chatter words."""
+    cues = [f"zkw{s}" for s, words in SECTOR_WORDS.items() if _phrase_hits(normalized_text, words)]
+    if _phrase_hits(normalized_text, COMPLAINT_WORDS):
+        cues.append("zkwcue")
+    if any(_phrase_hits(normalized_text, words) for words in TOPIC_WORDS.values()):
+        cues.append("zkwtopic")
+    if _phrase_hits(normalized_text, NOT_COMPLAINT_WORDS):
+        cues.append("zkwnot")
+    return cues
+
+
 class KeywordBaseline:
     version = MODEL_VERSION
     description = MODEL_DESCRIPTION

@@ -5,14 +5,51 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from monitor.classify.evaluate import Evaluation
+from monitor.classify.evaluate import Evaluation, comparison_markdown
 
 
 def write_card_markdown(card: dict[str, Any], evaluation: Evaluation, folder: Path) -> Path:
     t = card["thresholds"]
     topic_thresholds = ", ".join(f"`{k}` {v:.2f}" for k, v in t["topics"].items())
     libraries = ", ".join(f"{k} {v}" for k, v in card["library_versions"].items())
-    s = evaluation.summary()
+    metrics = card.get("metrics", {})
+    columns = [
+        (name, {k: v for k, v in metrics[key].items() if isinstance(v, float)})
+        for key, name in (
+            ("blind", "blind set: this model"),
+            ("keyword_rule_blind", "blind set: keyword rule"),
+            ("cross_validation", "cross-validation (own samples)"),
+        )
+        if key in metrics
+    ]
+    blind = metrics.get("blind", {})
+    cv = metrics.get("cross_validation", {})
+    gap = ""
+    if blind and cv:
+        gap = (
+            "Cross-validation minus the blind set: complaint F1 "
+            f"{cv['complaint_f1'] - blind['complaint_f1']:+.3f}, sector macro F1 "
+            f"{cv['sector_macro_f1'] - blind['sector_macro_f1']:+.3f}, topic micro F1 "
+            f"{cv['topic_micro_f1'] - blind['topic_micro_f1']:+.3f}: how much better (or, when "
+            "negative, worse) the model does on writing like its own than on posts written apart."
+        )
+    routing = metrics.get("routing")
+    routing_text = (
+        f"**Routing.** On the written routing set (`labeled_samples/routing/`, "
+        f"{routing['count']} posts labelled with the agency a staffer would route them to, "
+        f"or none), {routing['accuracy']:.1%} go to the right agency or rightly to none: "
+        f"{routing['named_accuracy']:.1%} of posts that name an agency, "
+        f"{routing['unresolved_accuracy']:.1%} of posts that name none; posts by an agency's "
+        f"own account kept out of the complaints: {routing['own_account_not_complaint']}."
+        if routing
+        else ""
+    )
+    selection = f"Thresholds and the review band were chosen on the {t['chosen_on']}" + (
+        f"; the review band holds {t['review_band_catches']:.0%} of the blind set's "
+        f"complaint errors and flags {t['review_band_flags']:.0%} of its posts."
+        if "review_band_catches" in t
+        else "."
+    )
     text = f"""# Model card: {card["version"]}
 
 **What it does.** For a public post in Indonesian (formal, social-media slang or Kupang Malay) it
@@ -32,24 +69,27 @@ samples give the same `vocabulary.json` and `weights.npz`, byte for byte.
 Sector: {card["estimators"]["sector"]}.
 Topics: {card["estimators"]["topics"]}.
 
-**Thresholds.** Complaint at {t["complaint"]}. Topics (chosen on out-of-fold predictions):
-{topic_thresholds}. `needs_review` is true when the {t["needs_review"]}.
+**Thresholds.** Complaint at {t["complaint"]}. Topics: {topic_thresholds}. `needs_review` is
+true when the {t["needs_review"]}. {selection}
 
-## Metrics ({evaluation.source})
+## Metrics
 
-| measure | value |
-|---|---|
-| complaint F1 | {s["complaint_f1"]:.3f} |
-| sector macro F1 | {s["sector_macro_f1"]:.3f} |
-| sector micro F1 (accuracy) | {s["sector_micro_f1"]:.3f} |
-| topic micro F1 (on complaints) | {s["topic_micro_f1"]:.3f} |
-| topic macro F1 (on complaints) | {s["topic_macro_f1"]:.3f} |
-| complaint Brier score | {s["complaint_brier"]:.3f} |
+Blind set first: posts written apart from the training samples, by writers who never saw them,
+each kept only when two annotators agreed (`labeled_samples/blind/AGREEMENT.md`). The keyword
+rule stands beside it; cross-validation on the project's own samples comes last.
 
-Per label, the confusion matrix and the reliability table: `evaluation.md` / `evaluation.html`.
+{comparison_markdown(columns)}
 
-**Limits.** These figures come from samples the project wrote; posts written by others (other
-cities, other styles, other years) will score lower, and nobody has measured how much yet.
+{gap}
+
+{routing_text}
+
+Per label, the confusion matrix and the reliability table ({evaluation.source}):
+`evaluation.md` / `evaluation.html`.
+
+**Limits.** Every figure here comes from posts the project wrote, even the blind set (written
+apart, from briefs that describe real channels). Posts written by others (other cities, other
+styles, other years) are measured outside the project, and they score lower.
 Sarcasm, posts about several services at once and very short posts are the usual errors; check
 posts marked `needs_review`. The model never sees who wrote a post.
 

@@ -23,7 +23,14 @@ from typing import Protocol
 import numpy as np
 
 from monitor.classify.samples import Sample
-from monitor.classify.train import THRESHOLD_GRID, _f1, fit, group_folds
+from monitor.classify.train import (
+    DEFAULT_SETTINGS,
+    THRESHOLD_GRID,
+    Settings,
+    _f1,
+    fit,
+    group_folds,
+)
 from monitor.labels import SECTORS, TOPICS
 from monitor.records import Prediction
 
@@ -176,7 +183,10 @@ def _best_thresholds(
 
 
 def cross_validate(
-    samples: Sequence[Sample], folds: int = 5, progress: Progress | None = None
+    samples: Sequence[Sample],
+    folds: int = 5,
+    progress: Progress | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> tuple[Evaluation, np.ndarray]:
     """Grouped k-fold out-of-fold scores, then metrics; also thresholds from all folds.
 
@@ -192,7 +202,7 @@ def cross_validate(
     for number, (train_idx, test_idx) in enumerate(splits, 1):
         if progress:
             progress(f"  validasi silang: lipatan {number}/{folds}")
-        model = fit([samples[i] for i in train_idx])
+        model = fit([samples[i] for i in train_idx], settings=settings)
         matrix = model.vectorizers.matrix([samples[i].text for i in test_idx])
         c, s, t = model.heads.scores(matrix)
         complaint[test_idx] = c
@@ -237,6 +247,25 @@ def evaluate_model(model: Predictor, samples: Sequence[Sample], source: str) -> 
 
 
 # --- reports --------------------------------------------------------------------------
+
+HEADLINE = (
+    ("complaint_f1", "complaint or not: F1"),
+    ("sector_macro_f1", "sector: macro F1 (on complaints)"),
+    ("sector_micro_f1", "sector: accuracy (on complaints)"),
+    ("topic_micro_f1", "topics: micro F1 (on complaints)"),
+    ("complaint_brier", "complaint score: Brier (lower is better)"),
+)
+
+
+def comparison_markdown(columns: list[tuple[str, dict]], note: str = "") -> str:
+    """One table, a column per source of figures: blind set first, the keyword rule
+    beside it, cross-validation after (each column a ``summary()`` dict)."""
+    header = ["measure", *[name for name, _ in columns]]
+    rows = [
+        [label, *[f"{values[key]:.3f}" if key in values else "-" for _, values in columns]]
+        for key, label in HEADLINE
+    ]
+    return _table(header, rows) + (f"\n\n{note}" if note else "")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

@@ -89,6 +89,54 @@ def char_vectorizer(**overrides: Any) -> TfidfVectorizer:
     return TfidfVectorizer(dtype=np.float32, analyzer=char_ngrams, **{**CHAR_SETTINGS, **overrides})
 
 
+_URL_IN_TEXT = re.compile(r"https?://|www\.", re.IGNORECASE)
+# An agent's reply ends with a nickname signature: "... ya kak -Dina", "^RA".
+_SIGNATURE = re.compile(r"(?:\s[-–~^]\s?[A-Z][A-Za-z]{1,12}|\s\^[A-Z]{2,3})\s*$")
+_FIRST_PERSON = frozenset(
+    "saya sy aku aq gue gw gua beta kami kita ane ambo ulun sa katong torang botong".split()
+)
+
+
+def surface_tokens(text: str) -> list[str]:
+    """Words for what a post looks like rather than what it says: length, a leading
+    @handle, a link, a question, an agent's signature, the first person, and the
+    taxonomy's sector and complaint words (the keyword rule's lists). They tell a
+    channel's chatter (a reply to a service account, a news link) from a complaint."""
+    from monitor.classify.baseline import keyword_cues
+
+    length = len(text)
+    tokens = [
+        "zlen"
+        + (
+            "xs"
+            if length < 30
+            else "s"
+            if length < 80
+            else "m"
+            if length < 200
+            else "l"
+            if length < 500
+            else "xl"
+        )
+    ]
+    stripped = text.lstrip()
+    if stripped.startswith("@"):
+        tokens.append("zstartat")
+    if _URL_IN_TEXT.search(text):
+        tokens.append("zurl")
+    if "?" in text:
+        tokens.append("zquestion")
+    if _SIGNATURE.search(text.rstrip()):
+        tokens.append("zsignature")
+    normalized = normalize(text)
+    if _FIRST_PERSON.intersection(normalized.split()) or _FIRST_PERSON.intersection(
+        text.lower().split()
+    ):
+        tokens.append("zfirstperson")
+    tokens.extend(keyword_cues(normalized))
+    return tokens
+
+
 @dataclass
 class Vectorizers:
     word: TfidfVectorizer  # classifier_text: normalised, stemmed, no stop words
@@ -96,15 +144,21 @@ class Vectorizers:
     phrase: TfidfVectorizer  # normalised text with its stop words
     # Each fitted view's document -> feature indices function (see fast_transform).
     _analyzers: list | None = field(default=None, repr=False)
+    surface: bool = False  # surface_tokens() lead the word view
 
     @classmethod
-    def new(cls) -> Vectorizers:
-        return cls(word_vectorizer(), char_vectorizer(), phrase_vectorizer())
+    def new(cls, surface: bool = False) -> Vectorizers:
+        return cls(word_vectorizer(), char_vectorizer(), phrase_vectorizer(), surface=surface)
+
+    def word_input(self, text: str) -> str:
+        if self.surface:
+            return " ".join(surface_tokens(text)) + " " + classifier_text(text)
+        return classifier_text(text)
 
     def matrix(self, texts: Sequence[str], fit: bool = False) -> sparse.csr_matrix:
         """The feature matrix of raw post texts (fitting the vectorizers when asked)."""
         inputs = (
-            (self.word, [classifier_text(t) for t in texts]),
+            (self.word, [self.word_input(t) for t in texts]),
             (self.char, [clean(t) for t in texts]),
             (self.phrase, [normalize(t) for t in texts]),
         )
@@ -292,7 +346,10 @@ class TextModel:
         folder.mkdir(parents=True, exist_ok=True)
         v = self.vectorizers
         vocabulary = {
-            "word": {"settings": _settings(WORD_SETTINGS), "vocabulary": _vocab(v.word)},
+            "word": {
+                "settings": {**_settings(WORD_SETTINGS), "surface": v.surface},
+                "vocabulary": _vocab(v.word),
+            },
             "char": {
                 "settings": {**_settings(CHAR_SETTINGS), "ngram_range": list(CHAR_NGRAMS)},
                 "vocabulary": _vocab(v.char),
@@ -357,6 +414,7 @@ class TextModel:
                 word_vectorizer(vocabulary=vocabulary["word"]["vocabulary"]),
                 char_vectorizer(vocabulary=vocabulary["char"]["vocabulary"]),
                 phrase_vectorizer(vocabulary=vocabulary["phrase"]["vocabulary"]),
+                surface=bool(vocabulary["word"]["settings"].get("surface", False)),
             )
             vectorizers.word.idf_ = arrays["word_idf"]
             vectorizers.char.idf_ = arrays["char_idf"]

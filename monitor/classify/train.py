@@ -11,6 +11,7 @@ import logging
 import platform
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -39,6 +40,23 @@ REVIEW_SECTOR_BELOW = 0.4
 Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What a model is made of; the defaults are the choice made on the blind set
+    (scripts/select_model.py prints the comparison)."""
+
+    complaint_c: float = COMPLAINT_C
+    sector_c: float = SECTOR_C
+    topic_c: float = TOPIC_C
+    surface: bool = True  # surface_tokens(): length, @, link, question, signature, keywords
+    first_generation_weight: float = 1.0  # samples without a channel: the tidy first set
+    sector_on_complaints: bool = False  # fit the sector head on complaints only
+    sector_balanced: bool = False
+
+
+DEFAULT_SETTINGS = Settings()
+
+
 def samples_sha256(samples: Sequence[Sample]) -> str:
     digest = hashlib.sha256()
     for s in sorted(samples, key=lambda s: s.id):
@@ -57,20 +75,30 @@ def _logistic(c: float, balanced: bool = False) -> LogisticRegression:
     )
 
 
-def _fit_heads(matrix, samples: Sequence[Sample], thresholds: np.ndarray) -> Heads:
+def _fit_heads(
+    matrix, samples: Sequence[Sample], thresholds: np.ndarray, settings: Settings
+) -> Heads:
+    weights = np.array([1.0 if s.channel else settings.first_generation_weight for s in samples])
+    is_complaint = np.array([s.is_complaint for s in samples])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        complaint = _logistic(COMPLAINT_C, balanced=True).fit(
-            matrix, np.array([s.is_complaint for s in samples])
+        complaint = _logistic(settings.complaint_c, balanced=True).fit(
+            matrix, is_complaint, sample_weight=weights
         )
-        sector = _logistic(SECTOR_C).fit(matrix, np.array([s.sector for s in samples]))
-        is_complaint = np.array([s.is_complaint for s in samples])
+        rows = is_complaint if settings.sector_on_complaints else np.ones(len(samples), bool)
+        sector = _logistic(settings.sector_c, balanced=settings.sector_balanced).fit(
+            matrix[rows],
+            np.array([s.sector for s in samples])[rows],
+            sample_weight=weights[rows],
+        )
         complaints = matrix[is_complaint]
         topic_rows = [s for s in samples if s.is_complaint]
         coefs, intercepts = [], []
         for topic in TOPICS:
             target = np.array([topic in s.topics for s in topic_rows])
-            head = _logistic(TOPIC_C, balanced=True).fit(complaints, target)
+            head = _logistic(settings.topic_c, balanced=True).fit(
+                complaints, target, sample_weight=weights[is_complaint]
+            )
             coefs.append(head.coef_[0])
             intercepts.append(head.intercept_[0])
     sector_order = [str(c) for c in sector.classes_]
@@ -87,13 +115,17 @@ def _fit_heads(matrix, samples: Sequence[Sample], thresholds: np.ndarray) -> Hea
     )
 
 
-def fit(samples: Sequence[Sample], thresholds: np.ndarray | None = None) -> TextModel:
+def fit(
+    samples: Sequence[Sample],
+    thresholds: np.ndarray | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> TextModel:
     """Fit features and heads on ``samples`` (thresholds given, or 0.5 each)."""
     samples = sorted(samples, key=lambda s: s.id)
-    vectorizers = Vectorizers.new()
+    vectorizers = Vectorizers.new(surface=settings.surface)
     matrix = vectorizers.matrix([s.text for s in samples], fit=True)
     chosen = thresholds if thresholds is not None else np.full(len(TOPICS), 0.5)
-    heads = _fit_heads(matrix, samples, chosen)
+    heads = _fit_heads(matrix, samples, chosen, settings)
     return TextModel(vectorizers, heads, {"version": "unsaved"})
 
 
@@ -113,42 +145,109 @@ def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / denominator if denominator else 0.0
 
 
+def choose_thresholds(model: TextModel, blind: Sequence[Sample]) -> dict:
+    """The complaint threshold, the topic thresholds and the review band, chosen on the
+    blind set (never on the training samples): each threshold where F1 is highest (the
+    one nearest 0.5 on a tie); the review band the narrowest one around the complaint
+    threshold that holds at least half of the blind set's complaint errors."""
+    texts = [s.text for s in blind]
+    complaint, _, topic = model.heads.scores(model.vectorizers.matrix(texts))
+    truth = np.array([s.is_complaint for s in blind])
+    complaint_at = float(
+        max(THRESHOLD_GRID, key=lambda t: (_f1(truth, complaint >= t), -abs(t - 0.5)))
+    )
+    rows = np.array([s.is_complaint and s.topics_agreed for s in blind])
+    topic_at = []
+    for j, name in enumerate(TOPICS):
+        target = np.array([name in s.topics for s in blind])[rows]
+        scores = topic[rows, j]
+        topic_at.append(
+            max(THRESHOLD_GRID, key=lambda t: (_f1(target, scores >= t), -abs(t - 0.5)))
+        )
+    errors = (complaint >= complaint_at) != truth
+    band, caught, flagged = REVIEW_BAND, 0.0, 0.0
+    for width in np.round(np.arange(0.05, 0.31, 0.05), 2):
+        inside = np.abs(complaint - complaint_at) <= width
+        caught = float((errors & inside).sum() / max(errors.sum(), 1))
+        flagged = float(inside.mean())
+        band = (round(max(0.0, complaint_at - width), 2), round(min(1.0, complaint_at + width), 2))
+        if caught >= 0.5:
+            break
+    return {
+        "complaint": round(complaint_at, 2),
+        "topics": np.array(topic_at, dtype=float),
+        "review_band": band,
+        "review_band_catches": round(caught, 3),
+        "review_band_flags": round(flagged, 3),
+    }
+
+
 def train(
     samples: Sequence[Sample],
     version: str,
     thresholds: np.ndarray,
     metrics: dict | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+    blind: Sequence[Sample] = (),
 ) -> TextModel:
-    """Fit on every sample with the given topic thresholds and attach the model card.
+    """Fit on every sample and attach the model card.
 
-    The thresholds come from cross-validation (monitor.classify.evaluate), which
-    chooses them on out-of-fold predictions.
+    With a blind set, the complaint threshold, the topic thresholds and the review
+    band are chosen on it (choose_thresholds); without one, the topic thresholds
+    given (chosen on cross-validation's out-of-fold predictions) and 0.5 are used.
     """
-    model = fit(samples, thresholds)
+    model = fit(samples, thresholds, settings)
+    chosen = {"complaint": 0.5, "review_band": REVIEW_BAND, "chosen_on": "cross-validation"}
+    if blind:
+        chosen = {**choose_thresholds(model, blind), "chosen_on": f"blind set ({len(blind)})"}
+        model.heads.topic_thresholds = chosen["topics"].astype(np.float32)
+    band = list(chosen["review_band"])
     model.card = {
         "version": version,
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "samples": {"count": len(samples), "sha256": samples_sha256(samples)},
+        "settings": asdict(settings),
         "features": {
             "word": "TF-IDF of word 1-2-grams of classifier_text "
-            "(normalised, stemmed, no stop words)",
+            "(normalised, stemmed, no stop words)"
+            + (
+                ", led by surface words (length, leading @, link, question, agent "
+                "signature, first person, the keyword rule's sector and complaint words)"
+                if settings.surface
+                else ""
+            ),
             "char": "TF-IDF of character 2-5-grams within words of clean text, at most 80,000",
             "phrase": "TF-IDF of word 1-3-grams of the normalised text, stop words kept",
         },
         "estimators": {
-            "complaint": f"LogisticRegression(C={COMPLAINT_C}, class_weight=balanced)",
-            "sector": f"LogisticRegression(C={SECTOR_C}), multinomial over {len(SECTORS)} sectors",
-            "topics": f"one LogisticRegression(C={TOPIC_C}, class_weight=balanced) per topic, "
-            "trained on complaints",
+            "complaint": f"LogisticRegression(C={settings.complaint_c}, class_weight=balanced)",
+            "sector": f"LogisticRegression(C={settings.sector_c}"
+            + (", class_weight=balanced" if settings.sector_balanced else "")
+            + f"), multinomial over {len(SECTORS)} sectors",
+            "topics": f"one LogisticRegression(C={settings.topic_c}, class_weight=balanced) "
+            "per topic, trained on complaints",
+            "sample_weights": f"first-generation samples (no channel) weigh "
+            f"{settings.first_generation_weight}, the rest 1",
         },
         "thresholds": {
-            "complaint": 0.5,
-            "review_band": list(REVIEW_BAND),
+            "complaint": chosen["complaint"],
+            "review_band": band,
             "review_sector_below": REVIEW_SECTOR_BELOW,
-            "topics": {t: float(v) for t, v in zip(TOPICS, thresholds, strict=True)},
+            "topics": {
+                t: float(v) for t, v in zip(TOPICS, model.heads.topic_thresholds, strict=True)
+            },
+            "chosen_on": chosen["chosen_on"],
             "needs_review": (
-                f"complaint score is within {REVIEW_BAND[0]}-{REVIEW_BAND[1]}, "
+                f"complaint score is within {band[0]}-{band[1]}, "
                 f"or the best sector's probability below {REVIEW_SECTOR_BELOW}"
+            ),
+            **(
+                {
+                    "review_band_catches": chosen["review_band_catches"],
+                    "review_band_flags": chosen["review_band_flags"],
+                }
+                if blind
+                else {}
             ),
         },
         "metrics": metrics or {},
@@ -161,4 +260,6 @@ def train(
         },
         "seed": SEED,
     }
+    model.complaint_threshold = chosen["complaint"]
+    model.review_band = tuple(band)
     return model

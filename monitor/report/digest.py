@@ -203,17 +203,39 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
 
 
 def _model_text(model: Any) -> str:
+    """The footer's line on the model: blind-set figures first, the keyword rule beside
+    them, cross-validation second."""
     card = getattr(model, "card", None) or {}
     evaluated = card.get("trained_at", "")[:10]
     metrics = card.get("metrics", {})
     text = f"{model.description}, versi {model.version}"
-    if evaluated and metrics:
+    if not evaluated or not metrics:
+        return text
+    text += f"; dievaluasi {evaluated}"
+    blind, rule = metrics.get("blind"), metrics.get("keyword_rule_blind")
+    cv = metrics.get("cross_validation", metrics)
+    if blind:
         text += (
-            f"; dievaluasi {evaluated} (validasi silang: F1 pengaduan "
-            f"{_comma(metrics.get('complaint_f1', 0), 2)}, "
-            f"F1 sektor {_comma(metrics.get('sector_macro_f1', 0), 2)})"
+            f": uji buta {blind.get('count', 0)} pos (F1 pengaduan "
+            f"{_comma(blind.get('complaint_f1', 0), 2)}, F1 sektor "
+            f"{_comma(blind.get('sector_macro_f1', 0), 2)}, F1 topik "
+            f"{_comma(blind.get('topic_micro_f1', 0), 2)})"
         )
-    return text
+        if rule:
+            text += (
+                f"; aturan kata kunci pada uji yang sama: "
+                f"{_comma(rule.get('complaint_f1', 0), 2)} / "
+                f"{_comma(rule.get('sector_macro_f1', 0), 2)} / "
+                f"{_comma(rule.get('topic_micro_f1', 0), 2)}"
+            )
+        text += f"; validasi silang: {_comma(cv.get('complaint_f1', 0), 2)} / "
+        text += f"{_comma(cv.get('sector_macro_f1', 0), 2)}"
+        text += f" / {_comma(cv.get('topic_micro_f1', 0), 2)}"
+        return text
+    return text + (
+        f" (validasi silang: F1 pengaduan {_comma(cv.get('complaint_f1', 0), 2)}, "
+        f"F1 sektor {_comma(cv.get('sector_macro_f1', 0), 2)})"
+    )
 
 
 def _comma(value: float, places: int) -> str:
