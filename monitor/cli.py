@@ -722,9 +722,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_classify,
         "classify posts from a file or stdin",
         'Read JSONL lines {"id": ..., "text": ...} (or CSV with id and text columns,\n'
-        "--format csv) and write one result per line: is_complaint, complaint_score,\n"
-        "sector, sector_score, topics, topic_scores, agency, agency_confidence,\n"
-        "needs_review, model_version; other input fields are passed through. Bad lines\n"
+        "--format csv; optional fields region and author) and write one result per line:\n"
+        "is_complaint, complaint_score, sector, sector_score, topics, topic_scores, agency,\n"
+        "agency_confidence, agency_evidence, region, needs_review, model_version; other\n"
+        "input fields are passed through. A post by an agency's own handle (author) is\n"
+        "never a complaint against it. Bad lines\n"
         "are reported on stderr with their line number and skipped. Streams: any size.\n\n"
         "  monitor classify --input posts.jsonl --output hasil.jsonl\n"
         "  cat posts.csv | monitor classify --input - --output - --format csv",

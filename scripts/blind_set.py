@@ -10,7 +10,10 @@ both agree are kept:
 - complaint or not must agree;
 - for a complaint, the sector must agree;
 - topics are kept from annotator A, and ``topics_agreed`` says whether B chose
-  the same set; only agreed topic sets count in the topic scores.
+  the same set; only agreed topic sets count in the topic scores;
+- a post that repeats or nearly repeats a training sample (word 3-shingle Jaccard
+  >= 0.5, or the same text: short posts such as "mantap min" are written by
+  everyone) is left out, so the model is never judged on what it trained on.
 
     python scripts/blind_set.py export --out texts.jsonl   # id + text, for annotator B
     python scripts/blind_set.py merge                      # blind_set.jsonl + AGREEMENT.md
@@ -29,7 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.classify.samples import load_samples, samples_dir  # noqa: E402
+from monitor.classify.samples import (  # noqa: E402
+    NEAR_DUPLICATE_JACCARD,
+    load_samples,
+    near_duplicate_pairs,
+    samples_dir,
+)
 from monitor.labels import SECTORS, TOPICS  # noqa: E402
 
 BLIND = samples_dir() / "blind"
@@ -88,6 +96,13 @@ def cmd_merge(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"skipped (annotator B): {problem}")
     both = [s for s in report.samples if s.id in second]
+    training = load_samples(sorted(args.dir.parent.glob("*.jsonl"))).samples
+    seen = [s.text for s in training]
+    pairs = near_duplicate_pairs(seen + [s.text for s in both], NEAR_DUPLICATE_JACCARD)
+    known = {" ".join(t.lower().split()) for t in seen}
+    repeats = {j - len(seen) for i, j, _ in pairs if i < len(seen) <= j}
+    repeats |= {k for k, s in enumerate(both) if " ".join(s.text.lower().split()) in known}
+    repeated_ids = {both[k].id for k in repeats}
     complaint_a = [s.is_complaint for s in both]
     complaint_b = [second[s.id]["is_complaint"] for s in both]
     complaints = [s for s in both if s.is_complaint and second[s.id]["is_complaint"]]
@@ -95,6 +110,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     sector_b = [second[s.id]["sector"] for s in complaints]
     kept, topics_agreed = [], 0
     for sample in both:
+        if sample.id in repeated_ids:
+            continue
         other = second[sample.id]
         if other["is_complaint"] != sample.is_complaint:
             continue
@@ -134,7 +151,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
         "",
         "Made by `python scripts/blind_set.py merge`. Annotator A is each post's writer;",
         "annotator B labelled the texts alone, without A's labels. A post is kept when both",
-        "agree on complaint-or-not and, for complaints, on the sector.",
+        "agree on complaint-or-not and, for complaints, on the sector, and it does not repeat",
+        "a training sample (the same text, or word 3-shingle Jaccard >= 0.5).",
         "",
         "| measure | value |",
         "|---|---|",
@@ -145,6 +163,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         f"| sector (posts both call complaints, {len(complaints)}): agreement | "
         f"{_share(sector_a, sector_b)} |",
         f"| sector: Cohen's kappa | {kappa_sector:.3f} |",
+        f"| left out: repeat or nearly repeat a training sample | {len(repeated_ids)} |",
         f"| **kept in the blind set** | **{len(kept)}** ({kept_complaints} complaints) |",
         f"| complaints whose topic sets agree (scored for topics) | {topics_agreed} |",
         "",

@@ -45,6 +45,19 @@ CANDIDATES: dict[str, Settings] = {
     "sector on complaints only": dataclasses.replace(DEFAULT_SETTINGS, sector_on_complaints=True),
     "topic C 3": dataclasses.replace(DEFAULT_SETTINGS, topic_c=3.0),
     "topic C 30": dataclasses.replace(DEFAULT_SETTINGS, topic_c=30.0),
+    "no surface, first generation weight 0.5": dataclasses.replace(
+        DEFAULT_SETTINGS, surface=False, first_generation_weight=0.5
+    ),
+    "no surface, first generation weight 0.25": dataclasses.replace(
+        DEFAULT_SETTINGS, surface=False, first_generation_weight=0.25
+    ),
+    "no surface, topic C 3": dataclasses.replace(DEFAULT_SETTINGS, surface=False, topic_c=3.0),
+    "no surface, complaint C 3": dataclasses.replace(
+        DEFAULT_SETTINGS, surface=False, complaint_c=3.0
+    ),
+    "no surface, sector balanced": dataclasses.replace(
+        DEFAULT_SETTINGS, surface=False, sector_balanced=True
+    ),
 }
 QUICK = ("chosen (defaults)", "no surface words", "first generation weight 0.5")
 

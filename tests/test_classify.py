@@ -108,11 +108,24 @@ def test_the_shipped_model_loads_matches_its_card_and_is_small():
     assert isinstance(model, TextModel) and model.version == folder.name
     size = sum(f.stat().st_size for f in folder.iterdir())
     assert size < 20 * 1024 * 1024
-    metrics = model.card["metrics"]
-    assert metrics["complaint_f1"] >= 0.92
-    assert metrics["sector_macro_f1"] >= 0.88
-    assert metrics["topic_micro_f1"] >= 0.80
+    # regression floors on the blind set (posts never trained on); the card says more
+    blind = model.card["metrics"]["blind"]
+    assert blind["complaint_f1"] >= 0.90
+    assert blind["sector_macro_f1"] >= 0.85
+    assert blind["topic_micro_f1"] >= 0.70
     assert (folder / "MODEL_CARD.md").exists() and (folder / "evaluation.html").exists()
+
+
+def test_the_shipped_model_was_trained_on_the_committed_samples():
+    """Training is reproducible from labeled_samples/: the card's hash of the samples is
+    the hash of the samples in the tree (retrain after changing them)."""
+    from monitor.classify.samples import load_samples, samples_dir
+    from monitor.classify.train import samples_sha256
+
+    samples = load_samples(sorted(samples_dir().glob("*.jsonl"))).samples
+    card = load_model().card["samples"]
+    assert card["count"] == len(samples)
+    assert card["sha256"] == samples_sha256(samples)
 
 
 def test_predictions_have_every_field_and_valid_labels(small_model):
@@ -223,6 +236,32 @@ def test_fast_features_equal_scikit_learns_transform(which, small_model, small_s
 
 
 # --- batch classification --------------------------------------------------------------
+
+
+def test_classify_stream_reads_region_and_author(config):
+    """The source's region picks among agencies sharing a short name, and a post by an
+    agency's own handle is tied to it but is never a complaint."""
+    from monitor.agencies import Gazetteer
+
+    pdam = next(a for a in config.agencies if a.id == "pdam-kota-kupang")
+    pdam.handles = ["@pdam_contoh"]
+    gazetteer = Gazetteer(config.agencies, config.regions)
+    apology = "Mohon maaf air mati di Oebobo karena pipa bocor, sedang diperbaiki -Admin"
+    lines = [
+        {"id": "1", "text": "capil lambat, ktp sy blm jadi 3 bulan", "region": "kab-kupang"},
+        {"id": "2", "text": "capil lambat, ktp sy blm jadi 3 bulan"},
+        {"id": "3", "text": apology, "author": "@PDAM_contoh"},
+        {"id": "4", "text": "air pdam mati 3 hari di oebobo, tolong", "author": "warga"},
+    ]
+    sink = io.StringIO()
+    source = io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode())
+    classify_stream(source, sink, load_model(), gazetteer, "jsonl")
+    out = {r["id"]: r for r in map(json.loads, sink.getvalue().splitlines())}
+    assert (out["1"]["agency"], out["1"]["region"]) == ("disdukcapil-kab-kupang", "kab-kupang")
+    assert out["2"]["agency"] == "" and out["2"]["region"] == ""
+    assert (out["3"]["agency"], out["3"]["is_complaint"]) == ("pdam-kota-kupang", False)
+    assert (out["4"]["agency"], out["4"]["is_complaint"]) == ("pdam-kota-kupang", True)
+    assert out["3"]["agency_evidence"].startswith("akun resmi")
 
 
 def test_classify_stream_jsonl_skips_bad_lines_and_passes_fields(small_model, config):

@@ -50,7 +50,13 @@ def train_model(
     blind set, else cross-validation's. Raises ValueError listing invalid samples.
     """
     from monitor.classify.card import write_card_markdown
-    from monitor.classify.evaluate import cross_validate, evaluate_model, to_html, to_markdown
+    from monitor.classify.evaluate import (
+        cross_fitted_evaluation,
+        cross_validate,
+        evaluate_model,
+        to_html,
+        to_markdown,
+    )
     from monitor.classify.samples import blind_set_path, load_samples
     from monitor.classify.train import samples_sha256, train
 
@@ -75,9 +81,11 @@ def train_model(
         source = f"blind set: {len(blind)} posts written apart, two annotators agreeing"
         evaluation = evaluate_model(model, blind, source)
         baseline = evaluate_model(KeywordBaseline(), blind, source)
+        fair = cross_fitted_evaluation(model, blind, source + ", thresholds from the other half")
         metrics = {
             "blind": evaluation.as_card_metrics(),
             "keyword_rule_blind": baseline.as_card_metrics(),
+            "blind_cross_fitted": fair.summary(),
             **metrics,
         }
     routing = _routing_summary(model)

@@ -6,6 +6,8 @@ into 0..1, not calibrated probabilities, and the digest footer says so.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from monitor.records import Prediction
 from monitor.text.normalize import normalize
 
@@ -384,18 +386,41 @@ def _phrase_hits(text: str, phrases: tuple[str, ...]) -> list[str]:
     return [p for p in phrases if f" {p} " in padded]
 
 
+@lru_cache(maxsize=1)
+def _cue_lists() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(feature word, phrases) for keyword_cues, in a fixed order."""
+    return (
+        *((f"zkw{sector}", words) for sector, words in SECTOR_WORDS.items()),
+        ("zkwcue", COMPLAINT_WORDS),
+        ("zkwtopic", tuple(w for words in TOPIC_WORDS.values() for w in words)),
+        ("zkwnot", NOT_COMPLAINT_WORDS),
+    )
+
+
+@lru_cache(maxsize=1)
+def _cue_index() -> dict[str, list[tuple[str, str]]]:
+    """First word of each phrase -> (phrase, feature word): only phrases whose first word
+    is in a text are searched for, which keeps this cheap for every post."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for feature, phrases in _cue_lists():
+        for phrase in phrases:
+            index.setdefault(phrase.split()[0], []).append((phrase, feature))
+    return index
+
+
 def keyword_cues(normalized_text: str) -> list[str]:
     """The keyword rule's findings as feature words for the trained model: a
     ``zkw<sector>`` per sector whose words appear, ``zkwcue`` for complaint words,
-    ``zkwtopic`` for failure words and ``zkwnot`` for chatter words."""
-    cues = [f"zkw{s}" for s, words in SECTOR_WORDS.items() if _phrase_hits(normalized_text, words)]
-    if _phrase_hits(normalized_text, COMPLAINT_WORDS):
-        cues.append("zkwcue")
-    if any(_phrase_hits(normalized_text, words) for words in TOPIC_WORDS.values()):
-        cues.append("zkwtopic")
-    if _phrase_hits(normalized_text, NOT_COMPLAINT_WORDS):
-        cues.append("zkwnot")
-    return cues
+    ``zkwtopic`` for failure words and ``zkwnot`` for chatter words (the same
+    whole-phrase matching as the rule itself)."""
+    padded = f" {normalized_text} "
+    index = _cue_index()
+    found: set[str] = set()
+    for word in set(normalized_text.split()):
+        for phrase, feature in index.get(word, ()):
+            if feature not in found and (" " not in phrase or f" {phrase} " in padded):
+                found.add(feature)
+    return [feature for feature, _ in _cue_lists() if feature in found]
 
 
 class KeywordBaseline:
