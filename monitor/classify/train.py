@@ -209,7 +209,7 @@ def train(
         "settings": asdict(settings),
         "features": {
             "word": "TF-IDF of word 1-2-grams of classifier_text "
-            "(normalised, stemmed, no stop words)"
+            "(normalised, stemmed, no stop words), the 30,000 most frequent"
             + (
                 ", led by surface words (length, leading @, link, question, agent "
                 "signature, first person, the keyword rule's sector and complaint words)"
@@ -217,7 +217,8 @@ def train(
                 else ""
             ),
             "char": "TF-IDF of character 2-5-grams within words of clean text, at most 80,000",
-            "phrase": "TF-IDF of word 1-3-grams of the normalised text, stop words kept",
+            "phrase": "TF-IDF of word 1-3-grams of the normalised text, stop words kept, "
+            "the 30,000 most frequent",
         },
         "estimators": {
             "complaint": f"LogisticRegression(C={settings.complaint_c}, class_weight=balanced)",

@@ -216,8 +216,8 @@ def _model_text(model: Any) -> str:
     cv = metrics.get("cross_validation", metrics)
     if blind:
         text += (
-            f": uji buta {blind.get('count', 0)} pos (F1 pengaduan "
-            f"{_comma(blind.get('complaint_f1', 0), 2)}, F1 sektor "
+            f": uji buta {blind.get('count', 0):,} pos (F1 pengaduan ".replace(",", ".")
+            + f"{_comma(blind.get('complaint_f1', 0), 2)}, F1 sektor "
             f"{_comma(blind.get('sector_macro_f1', 0), 2)}, F1 topik "
             f"{_comma(blind.get('topic_micro_f1', 0), 2)})"
         )
