@@ -153,14 +153,42 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DEMO_MARKER = ".monitor-demo"
+DEMO_MADE = ("monitor.db", "monitor.db-wal", "monitor.db-shm", "reports")
+
+
+def _clear_demo_folder(folder: Path) -> None:
+    """Remove what an earlier demo made in ``folder``, and only that.
+
+    The demo writes a marker file in its folder; without the marker it never deletes
+    anything: a folder that already holds a database or reports is someone's data (an
+    operator trying the demo in the production folder), and the demo refuses to start.
+    """
+    found = [name for name in DEMO_MADE if (folder / name).exists()]
+    if found and not (folder / DEMO_MARKER).is_file():
+        raise UsageError(
+            f"{folder} already holds {', '.join(found)}, not made by 'monitor demo'; the demo "
+            "deletes nothing it did not make. Choose an empty folder: monitor demo --dir "
+            "FOLDER"
+        )
+    for name in found:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DEMO_MARKER).write_text(
+        "Made by 'monitor demo': the demo may delete monitor.db* and reports/ here.\n",
+        encoding="utf-8",
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     folder = Path(args.dir)
-    for leftover in ("monitor.db", "monitor.db-wal", "monitor.db-shm"):
-        (folder / leftover).unlink(missing_ok=True)
-    if (folder / "reports").exists():
-        shutil.rmtree(folder / "reports")
+    _clear_demo_folder(folder)
     config = example_config(folder)
     config.database = folder / "monitor.db"
     config.reports_dir = folder / "reports"
@@ -812,7 +840,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run the whole pipeline offline on bundled invented posts",
         "Replay 300+ invented posts about Kota Kupang agencies (last 30 days) through\n"
         "the same pipeline as 'monitor run', into a fresh database in ./monitor-demo/,\n"
-        "and write the digest for yesterday. Needs no network and no config.",
+        "and write the digest for yesterday. Needs no network and no config. Running it\n"
+        "again starts fresh; it only ever deletes what it made itself (it marks its folder)\n"
+        "and refuses a folder that already holds someone else's monitor.db or reports/.",
     )
     p.add_argument(
         "--dir",

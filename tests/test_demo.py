@@ -83,6 +83,30 @@ def test_demo_twice_starts_fresh(tmp_path, monkeypatch):
     assert first == second
 
 
+def test_demo_never_deletes_what_it_did_not_make(tmp_path, capsys):
+    """An operator who tries the demo in the production folder keeps the database and
+    the digest archive: the demo refuses, names what it found, and touches nothing."""
+    production = tmp_path / "prod"
+    (production / "reports").mkdir(parents=True)
+    (production / "reports" / "digest-2026-11-30.html").write_text("arsip", encoding="utf-8")
+    (production / "monitor.db").write_bytes(b"SQLite format 3\x00 data of the office")
+    assert main(["demo", "-q", "--dir", str(production)]) == 2
+    error = capsys.readouterr().err
+    assert "monitor.db" in error and "reports" in error and "--dir" in error
+    assert (production / "monitor.db").read_bytes().endswith(b"data of the office")
+    assert (production / "reports" / "digest-2026-11-30.html").read_text() == "arsip"
+    assert not (production / ".monitor-demo").exists()
+
+
+def test_demo_in_an_unrelated_folder_leaves_its_files_alone(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "catatan.txt").write_text("jangan dihapus", encoding="utf-8")
+    assert main(["demo", "-q", "--dir", str(folder)]) == 0
+    assert (folder / "catatan.txt").read_text() == "jangan dihapus"
+    assert (folder / ".monitor-demo").is_file() and (folder / "monitor.db").exists()
+
+
 def test_bundled_demo_posts_are_valid(tmp_path):
     agencies = {a.id for a in example_config(tmp_path).agencies}
     seen: set[str] = set()
