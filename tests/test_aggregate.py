@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from monitor.aggregate import (
     SPIKE_MIN_COUNT,
     assign_cases,
@@ -256,3 +258,48 @@ def test_the_background_sample_reads_at_most_so_many_complaints_an_hour(store):
     hour = [("2026-11-10T03:00:00Z", "2026-11-10T04:00:00Z")]
     assert len(store.complaint_text_sample(hour, 24)) == 24
     assert len(store.complaint_text_sample(hour, 100)) == 40
+
+
+def test_missing_data_never_reads_as_no_complaints(tmp_path, config):
+    """No source enabled, or a source that fails: the digest opens with a warning in
+    Bahasa Indonesia instead of a quiet "0 pengaduan"."""
+    import json
+
+    from monitor.config import SourceConfig
+    from monitor.pipeline import run
+
+    config.sources = []
+    report = run(config)
+    html = open(report.digest_paths[0], encoding="utf-8").read()
+    text = open(report.digest_paths[1], encoding="utf-8").read()
+    assert "Data tidak lengkap: tidak ada sumber data yang aktif" in html
+    assert html.index("Data tidak lengkap") < html.index("pengaduan hari itu")
+    assert text.startswith("RINGKASAN") and "PERHATIAN: Data tidak lengkap" in text
+
+    good = tmp_path / "good.jsonl"
+    good.write_text(
+        json.dumps({"id": "g1", "days_ago": 1, "time": "08:00", "text": "ktp belum jadi"}) + "\n",
+        encoding="utf-8",
+    )
+    config.sources = [
+        SourceConfig(name="baik", type="replay", path=str(good), region="kota-kupang"),
+        SourceConfig(
+            name="rusak", type="replay", path=str(tmp_path / "tidak-ada.jsonl"), region=""
+        ),
+    ]
+    report = run(config)
+    html = open(report.digest_paths[0], encoding="utf-8").read()
+    assert "Data tidak lengkap: 1 dari 2 sumber gagal" in html and "(rusak)" in html
+
+    config.sources = config.sources[:1]
+    report = run(config)
+    html = open(report.digest_paths[0], encoding="utf-8").read()
+    assert "Data tidak lengkap" not in html  # every enabled source succeeded
+
+
+def test_an_empty_chart_has_an_axis_from_zero_to_one():
+    from monitor.report.charts import y_top
+
+    assert y_top([0, 0, 0]) == pytest.approx(1.05)
+    assert y_top([]) == pytest.approx(1.05)
+    assert y_top([3, 7]) == pytest.approx(7.35)

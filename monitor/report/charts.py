@@ -14,6 +14,12 @@ RED = "#dc2626"
 GREY = "#9ca3af"
 
 
+def y_top(values: Sequence[float]) -> float:
+    """The top of a count chart's axis: an empty chart still reads 0 to 1, not
+    matplotlib's -0.05 to 0.05 around nothing."""
+    return max(1, max(values, default=0)) * 1.05
+
+
 def bar_chart_png(
     labels: Sequence[str],
     values: Sequence[float],
@@ -34,6 +40,7 @@ def bar_chart_png(
     if highlight_last and colors:
         colors[-1] = RED
     axes.bar(range(len(values)), values, color=colors, width=0.8)
+    axes.set_ylim(0, y_top(values))
     axes.set_title(title, fontsize=10, loc="left")
     step = max(1, len(labels) // 10)
     axes.set_xticks(range(0, len(labels), step))

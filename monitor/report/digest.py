@@ -85,6 +85,7 @@ class Digest:
     generated_text: str
     version: str = __version__
     scope_name: str = ""  # set on an agency's own part of the digest
+    warning: str = ""  # "Data tidak lengkap: ...": missing data never reads as no complaints
 
 
 def _name(names: dict[str, str], agency_id: str) -> str:
@@ -177,7 +178,13 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
     ]
 
     base_total = sum((r.get("complaints") or 0) for r in base.values())
+    warning = incomplete_data_warning(
+        [source.name for source in config.sources if source.enabled],
+        store.source_health(health_since),
+        health_since,
+    )
     return Digest(
+        warning=warning,
         day=day,
         day_text=format_day_id(day),
         window_text=f"{format_day_id(day)}, pukul 00.00–24.00 {zone_label(tz)}",
@@ -199,6 +206,36 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
         health=health,
         model_text=_model_text(model),
         generated_text=format_local(utc_now(), tz),
+    )
+
+
+def incomplete_data_warning(enabled: list[str], health: list[Any], since: str) -> str:
+    """A line that opens the digest when its figures may be too low, else "".
+
+    Missing data must never read as "no complaints": no source enabled, a source that
+    failed since ``since`` (the start of the day before the report day, local time), or
+    one that has not succeeded since then.
+    """
+    if not enabled:
+        return (
+            "Data tidak lengkap: tidak ada sumber data yang aktif, jadi angka di bawah bukan "
+            "berarti tidak ada pengaduan. Aktifkan sumber di berkas konfigurasi."
+        )
+    by_source = {h.source: h for h in health}
+    failed = [
+        name
+        for name in enabled
+        if name not in by_source
+        or by_source[name].errors_in_window
+        or not by_source[name].last_success_at
+        or by_source[name].last_success_at < since
+    ]
+    if not failed:
+        return ""
+    return (
+        f"Data tidak lengkap: {len(failed)} dari {len(enabled)} sumber gagal atau belum "
+        f"berhasil sejak kemarin ({', '.join(failed)}). Angka di bawah bisa lebih kecil dari "
+        "kenyataan; rinciannya ada di bagian Kesehatan data."
     )
 
 
