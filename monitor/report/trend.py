@@ -13,7 +13,6 @@ last and marked partial. Changes between periods are told as counts ("naik dari 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from monitor.clock import (
     zone_label,
 )
 from monitor.config import Config
+from monitor.csvsafe import SafeWriter
 from monitor.labels import (
     TOPICS,
     UNRESOLVED_AGENCY,
@@ -534,7 +534,7 @@ def trend_csv(trend: Trend) -> str:
     posts, partial (1 for the current, unfinished week), coverage (full, partial or
     none: whether the database has data for the whole week). Dates are local ISO dates."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeWriter(buffer, lineterminator="\n")
     writer.writerow(csv_header(trend))
     writer.writerows(csv_rows(trend))
     return buffer.getvalue()
