@@ -213,6 +213,12 @@ def is_spike(observed: int, expected: float) -> tuple[bool, float]:
     return flagged, p_value
 
 
+def top_topics(counts: Iterable[tuple[str, int]], limit: int = 3) -> list[tuple[str, int]]:
+    """The most frequent topics, most first, ties by topic key: the one order the spike
+    box and the agencies table both use, so they never disagree."""
+    return sorted(((t, n) for t, n in counts if n), key=lambda x: (-x[1], x[0]))[:limit]
+
+
 def detect_spikes(store: Store, day: date, tz: str) -> list[Spike]:
     """Agencies (and their topics) whose complaints on ``day`` are far above expectation."""
     history_days = SPIKE_WEEKS * 7
@@ -245,14 +251,21 @@ def detect_spikes(store: Store, day: date, tz: str) -> list[Spike]:
         if spike.agency_id not in spikes:  # a topic jumped though the agency's total did not
             spikes[spike.agency_id] = spike
     background = background_terms(store, day, tz) if spikes else Counter()
+    name_words = (
+        {a: set(normalize(name).split()) for a, name in store.agency_names().items()}
+        if spikes
+        else {}
+    )
     for spike in spikes.values():
         today = {
             topic: series.get(day, 0)
             for (agency, topic), series in counts.items()
             if agency == spike.agency_id and topic
         }
-        spike.topics = sorted(((t, n) for t, n in today.items() if n), key=lambda x: -x[1])[:3]
-        spike.terms = distinctive_terms(store, spike.agency_id, day, tz, background)
+        spike.topics = top_topics(today.items())
+        spike.terms = distinctive_terms(
+            store, spike.agency_id, day, tz, background, exclude=name_words.get(spike.agency_id)
+        )
     return sorted(spikes.values(), key=lambda s: (s.p_value, -s.observed))
 
 
@@ -263,11 +276,13 @@ def distinctive_terms(
     tz: str,
     background: Counter[str] | None = None,
     limit: int = 5,
+    exclude: set[str] | None = None,
 ) -> list[str]:
     """Words much more frequent in the agency's complaints of the day than in all
     complaints of the four weeks before (so "kota", "kupang" and the like fall away).
 
-    ``background`` (see ``background_terms``) can be shared by all spikes of a day."""
+    ``background`` (see ``background_terms``) can be shared by all spikes of a day;
+    ``exclude``: words never to name (the agency's own name: it says nothing new)."""
     if background is None:
         background = background_terms(store, day, tz)
     day_start, day_end = day_bounds_utc(day, tz)
@@ -279,7 +294,7 @@ def distinctive_terms(
     scored = [
         (math.log((n + 0.5) / total_today) - math.log((background[w] + 0.5) / total_before), w)
         for w, n in today.items()
-        if n >= 2
+        if n >= 2 and w not in (exclude or ())
     ]
     return [w for _, w in sorted(scored, reverse=True)[:limit]]
 

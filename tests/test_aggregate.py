@@ -224,6 +224,54 @@ def test_the_digest_puts_spikes_first_with_their_explanation(tmp_path, config):
     assert "obat" in spike_part and "uji Poisson" in spike_part
     assert report.digest_paths[2].endswith("-grafik.png")
     assert 'src="digest-' in html
+    # the usual figure is the weekday's, said so; the agency's own name is no news
+    from monitor.clock import INDONESIAN_WEEKDAYS
+
+    day = date.fromisoformat(report.digest_paths[0].rsplit("digest-", 1)[1][:10])
+    assert f"pada hari {INDONESIAN_WEEKDAYS[day.weekday()]}" in spike_part
+    terms = spike_part.split("Kata yang menonjol:")[1].split("<")[0]
+    assert "obat" in terms and "lerik" not in terms and "rsud" not in terms
+
+
+def test_the_spike_box_and_the_table_list_the_same_topics(tmp_path, config):
+    """Ties between topics are broken the same way in both places (by topic key)."""
+    import json
+
+    from monitor.classify import load_model
+    from monitor.config import SourceConfig
+    from monitor.pipeline import run
+    from monitor.report.digest import build_digest
+
+    texts = [
+        "RSUD S.K. Lerik obat habis, antre 4 jam di apotek, petugas judes sekali",
+        "Antre di poli RSUD S.K. Lerik dari subuh, obat juga tidak ada",
+        "RSUD S.K. Lerik: obat kosong lagi, disuruh beli di luar, biaya mahal",
+        "Petugas RSUD S.K. Lerik kasar, antrean panjang, dokter tidak datang",
+        "Sudah 5 jam antre di RSUD S.K. Lerik, stok obat habis, tolong",
+        "RSUD S.K. Lerik tagih biaya padahal pakai BPJS, obat tidak ada",
+    ]
+    lines = [
+        {"id": f"t{i}", "days_ago": 1, "time": f"0{i + 1}:00", "text": t}
+        for i, t in enumerate(texts)
+    ]
+    path = tmp_path / "topics.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    config.sources = [SourceConfig(name="r", type="replay", path=str(path), region="kota-kupang")]
+    report = run(config)
+    day = date.fromisoformat(report.digest_paths[0].rsplit("digest-", 1)[1][:10])
+    with Store.open(config.database) as store:
+        digest = build_digest(config, store, load_model(), day)
+    [spike] = digest.spikes
+    [row] = [r for r in digest.rows if r.name == spike.name]
+    assert spike.topics == row.topics and len(row.topics) == 3
+
+
+def test_top_topics_breaks_ties_by_key():
+    from monitor.aggregate import top_topics
+
+    counts = [("sikap_petugas", 1), ("antrean", 3), ("biaya", 1), ("pungli", 0)]
+    assert top_topics(counts) == [("antrean", 3), ("biaya", 1), ("sikap_petugas", 1)]
+    assert top_topics(list(reversed(counts))) == top_topics(counts)
 
 
 def test_distinctive_terms_are_the_days_words_not_everyday_ones(store):

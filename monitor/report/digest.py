@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from monitor import __version__
-from monitor.aggregate import detect_spikes
+from monitor.aggregate import detect_spikes, top_topics
 from monitor.clock import (
+    INDONESIAN_WEEKDAYS,
     day_bounds_utc,
     format_day_id,
     format_local,
@@ -86,6 +87,7 @@ class Digest:
     version: str = __version__
     scope_name: str = ""  # set on an agency's own part of the digest
     warning: str = ""  # "Data tidak lengkap: ...": missing data never reads as no complaints
+    weekday_text: str = ""  # the report day's weekday, "Sabtu": what spikes are compared with
 
 
 def _name(names: dict[str, str], agency_id: str) -> str:
@@ -101,9 +103,13 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
 
     today = {r["agency_id"]: r for r in store.totals_by_agency(iso, iso)}
     base = {r["agency_id"]: r for r in store.totals_by_agency(first_base, last_base)}
-    topics: dict[str, list[tuple[str, int]]] = {}
+    counted: dict[str, list[tuple[str, int]]] = {}
     for r in store.topics_by_agency(iso, iso):
-        topics.setdefault(r["agency_id"], []).append((topic_name(r["topic"]), r["complaints"]))
+        counted.setdefault(r["agency_id"], []).append((r["topic"], r["complaints"]))
+    topics = {
+        agency_id: [(topic_name(t), n) for t, n in top_topics(pairs)]
+        for agency_id, pairs in counted.items()
+    }
 
     rows = [
         AgencyRow(
@@ -113,7 +119,7 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
             posts=r["posts"] or 0,
             authors=r["authors"] or 0,
             baseline_avg=(base.get(agency_id, {}).get("complaints") or 0) / BASELINE_DAYS,
-            topics=topics.get(agency_id, [])[:3],
+            topics=topics.get(agency_id, []),
         )
         for agency_id, r in today.items()
         if r["complaints"]
@@ -185,6 +191,7 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
     )
     return Digest(
         warning=warning,
+        weekday_text=INDONESIAN_WEEKDAYS[day.weekday()],
         day=day,
         day_text=format_day_id(day),
         window_text=f"{format_day_id(day)}, pukul 00.00–24.00 {zone_label(tz)}",
