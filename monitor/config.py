@@ -564,6 +564,13 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
             problems.append("digest.smtp.host: required when the digest has recipients")
         if not smtp.sender:
             problems.append("digest.smtp.sender: required when the digest has recipients")
+    for index, source in enumerate(sources):
+        if source.type == "file_import" and source.enabled and not source.path:
+            problems.append(
+                f"sources[{index}].path: required for an enabled file_import source (the file "
+                "each run reads); to use the source only as a column mapping for "
+                f"'monitor import FILE --source {source.name}', set enabled = false"
+            )
     agency_ids = {a.id for a in agencies}
     for agency_id in digest.agency_recipients:
         if agency_id not in agency_ids:

@@ -85,6 +85,19 @@ def test_region_references_are_checked_when_regions_exist(tmp_path):
     ]
 
 
+def test_an_enabled_file_import_needs_a_path(tmp_path):
+    data = tomllib.loads(example_config_text())
+    source = next(s for s in data["sources"] if s["type"] == "file_import")
+    assert source["path"] == "" and source["enabled"] is False
+    config_from_dict(data, tmp_path)  # a disabled one is a mapping for 'monitor import'
+    source["enabled"] = True
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(data, tmp_path)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"sources[{data['sources'].index(source)}].path: required")
+    assert "enabled = false" in problem
+
+
 def test_recipients_need_an_smtp_host(tmp_path):
     with pytest.raises(ConfigError, match="digest.smtp.host: required"):
         config_from_dict({"digest": {"recipients": ["staf@example.org"]}}, tmp_path)
