@@ -390,3 +390,55 @@ def test_setup_cfg_installs_the_shipped_model():
     parser.read(Path(__file__).resolve().parents[1] / "setup.cfg")
     folder = shipped_model_dir()
     assert f"share/monitor/models/{folder.name}" in parser["options.data_files"]
+
+
+# --- issue 13: one bad line never stops `monitor classify` ------------------------------
+
+
+def test_classify_stream_rejects_deep_nesting_and_lone_surrogates_by_line(small_model, config):
+    """A 100,000-`[` line and lines with a lone surrogate (in the text, in a passed-through
+    field) are skipped with their numbers; every good line is classified and written to
+    a strict UTF-8 output, as `monitor classify --output FILE` writes it."""
+    from monitor.agencies import Gazetteer
+
+    good = [{"id": str(i), "text": f"jalan rusak di oebobo ke-{i}"} for i in range(1, 6)]
+    lines = [
+        json.dumps(good[0]),
+        "[" * 100_000,
+        json.dumps(good[1]),
+        json.dumps({"id": "cut", "text": "air mati \ud83d"}),
+        json.dumps(good[2]),
+        json.dumps({"id": "cut2", "text": "lampu mati", "kanal": "fb \udc00"}),
+        json.dumps(good[3]),
+        json.dumps(good[4]),
+    ]
+    source = io.BytesIO(("\n".join(lines) + "\n").encode("utf-8"))
+    raw = io.BytesIO()
+    sink = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    bad = []
+    gazetteer = Gazetteer(config.agencies, config.regions, config.default_region)
+    report = classify_stream(
+        source, sink, small_model, gazetteer, "jsonl", lambda n, r: bad.append((n, r))
+    )
+    sink.flush()
+    out = [json.loads(line) for line in raw.getvalue().decode("utf-8").splitlines()]
+    assert [r["id"] for r in out] == ["1", "2", "3", "4", "5"]
+    assert [n for n, _ in bad] == [2, 4, 6]
+    assert "nested too deeply" in bad[0][1] and "U+D83D" in bad[1][1] and "kanal" in bad[2][1]
+    assert (report.read, report.classified, report.rejected) == (8, 5, 3)
+
+
+def test_classify_command_csv_recovers_after_a_stray_quote(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    rows = [f"r{i},Sudah {i} hari KTP belum jadi di dukcapil,fb" for i in range(1, 203)]
+    rows[1] = 'r2,"Air PDAM mati 3 hari, tolong,wa'  # line 3: the quote is never closed
+    src.write_text("id,text,kanal\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert main(["classify", "--input", str(src), "--output", str(out), "--format", "csv"]) == 0
+    import csv
+
+    ids = [r["id"] for r in csv.DictReader(out.open(encoding="utf-8"))]
+    assert ids == [f"r{i}" for i in range(1, 203) if i != 2]
+    err = capsys.readouterr().err
+    assert "in.csv:3: skipped: not readable as CSV" in err
+    assert err.count(": skipped:") == 1 and "201 classified, 1 skipped" in err

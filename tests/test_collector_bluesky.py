@@ -410,3 +410,23 @@ def test_a_missing_app_password_variable_is_named(server, cfg, sleeps, monkeypat
     store.close()
     assert "TEST_BSKY_PW" in result.error and "not set" in result.error
     assert server.requests == []
+
+
+def test_a_post_with_a_lone_surrogate_is_rejected_by_uri_and_the_cursor_moves(server, cfg, sleeps):
+    """Issue 13: "\\ud83d" (a cut emoji) in one post's text cannot be stored as UTF-8;
+    that post is named, the other is stored and the cursor moves."""
+    page = fixture("search_page2.json")
+    bad = page["posts"][1]
+    bad["record"]["text"] = "Info gangguan PLN \ud83d"
+    server.route("GET", SEARCH, Reply(json=page))
+    source = bsky_source(server)
+    result, store = collect_once(cfg, source, sleeps)
+    with store:
+        assert len(rows(store)) == 1 and store.count_posts() == 1
+        assert cursor_of(store) == {"pln kupang": "2026-11-21T00:40:00Z"}
+    assert (result.new, result.rejected, result.error) == (1, 1, "")
+    assert result.rejections[0].startswith(f"post {bad['uri']}: ")
+    assert "U+D83D" in result.rejections[0]
+    again, store = collect_once(cfg, source, sleeps)
+    store.close()
+    assert (again.error, again.new) == ("", 0)

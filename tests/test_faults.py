@@ -128,6 +128,8 @@ def test_dns_failure_is_a_source_error_and_the_others_go_on(tmp_path, config, mo
         ).fetchall()
     assert error
     html = Path(report.digest_paths[0]).read_text(encoding="utf-8")
-    assert "news" in html.split("Kesehatan data")[1]  # the footer names the failing source
+    assert "news" in html.split("Kesehatan data")[-1]  # the footer names the failing source
+    # and the digest opens by saying its figures are incomplete, naming the source
+    assert "Data tidak lengkap: 1 dari 2 sumber gagal" in html.split("pengaduan hari itu")[0]
     with pytest.raises(httpx.ConnectError):
         httpx.get("http://api.example.invalid/")

@@ -13,13 +13,14 @@ line is reported with its number and skipped.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 from monitor.agencies import Gazetteer
+from monitor.collectors import parse_record, value_problem
+from monitor.collectors.file_import import csv_records, decoded_lines
 from monitor.understand import Model, resolve
 
 CHUNK = 1000
@@ -57,33 +58,55 @@ def _records_jsonl(stream: IO[bytes], bad: Callable[[int, str], None]) -> Iterat
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             bad(number, f"not valid UTF-8 (byte {exc.start})")
             continue
-        except json.JSONDecodeError as exc:
-            bad(number, f"not valid JSON ({exc.msg})")
+        try:
+            # The collectors' shared check: broken JSON, nesting too deep for the
+            # parser (RecursionError) or a string that cannot be written as UTF-8
+            # (a lone surrogate) rejects this line only.
+            record = parse_record(text)
+        except ValueError as exc:
+            bad(number, str(exc))
             continue
         if _checked(record, number, bad):
             yield record
 
 
 def _records_csv(stream: IO[bytes], bad: Callable[[int, str], None]) -> Iterator[dict[str, Any]]:
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-    reader = csv.DictReader(text)
-    if not reader.fieldnames or not {"id", "text"} <= set(reader.fieldnames):
-        bad(1, f"the header needs columns id and text (has: {', '.join(reader.fieldnames or [])})")
-        return
-    for row in reader:
-        number = reader.line_num
-        if None in row or None in row.values():
-            bad(number, f"{len(reader.fieldnames)} columns expected, the row has another number")
+    # Read as the file import reads CSV: line by line, a bad record named by its first
+    # line, and a quote that is never closed rejected without swallowing the rows after
+    # it (the rule is at monitor.collectors.file_import.csv_records).
+    records = csv_records(decoded_lines(stream, "utf-8"))
+    header: list[str] | None = None
+    while True:
+        try:
+            number, row, problems = records.send(len(header)) if header else next(records)
+        except StopIteration:
+            break
+        if header is None:
+            if row is not None and not any(cell.strip() for cell in row):
+                continue  # blank lines before the header
+            header = [cell.strip() for cell in row or []]
+            if not {"id", "text"} <= set(header):
+                bad(number, f"the header needs columns id and text (has: {', '.join(header)})")
+                return
             continue
-        if "\ufffd" in row["text"]:
-            bad(number, "not valid UTF-8")
+        if row is None:
+            bad(number, "; ".join(problems))
             continue
-        if _checked(row, number, bad):
-            yield row
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            bad(number, f"{len(header)} columns expected, the row has {len(row)}")
+            continue
+        if problems:
+            bad(number, "not valid UTF-8: " + "; ".join(problems))
+            continue
+        record = dict(zip(header, row, strict=True))
+        if _checked(record, number, bad):
+            yield record
 
 
 def _checked(record: Any, number: int, bad: Callable[[int, str], None]) -> bool:
@@ -93,6 +116,8 @@ def _checked(record: Any, number: int, bad: Callable[[int, str], None]) -> bool:
         bad(number, "missing 'id'")
     elif not isinstance(record.get("text"), str) or not record["text"].strip():
         bad(number, "missing or empty 'text'")
+    elif problem := value_problem(record):
+        bad(number, problem)
     else:
         return True
     return False

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -94,6 +94,88 @@ def load_json_cursor(cursor: str | None, source_name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         log.warning("%s: saved cursor is not a JSON object; starting afresh", source_name)
         return {}
+    return value
+
+
+# --- records that cannot be stored ------------------------------------------------------
+#
+# Every collector (and ``monitor classify``) turns a raw record into a Post through
+# ``storable``/``parse_record``: a record that could be parsed but cannot be stored
+# (a string holding a lone surrogate such as "\ud83d", what a cut emoji becomes in
+# some exports, cannot be encoded as UTF-8 for SQLite or the output; a payload nested
+# deeper than MAX_NESTING would overflow the JSON encoder's recursion) raises
+# ``BadRecord``, a ValueError, which the collectors already turn into one rejection
+# naming the record's line or id. The rest of the page or file is stored and the
+# cursor moves, so one bad record never stops a source for good.
+
+MAX_NESTING = 100  # objects/arrays inside each other in one record; real payloads use < 20
+
+
+class BadRecord(ValueError):
+    """This record cannot be stored; the message says why (without the record's name)."""
+
+
+def _bad_string(value: str) -> str:
+    """Why ``value`` cannot be encoded as UTF-8 ("" when it can)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = value[exc.start]
+        return f"lone surrogate U+{ord(char):04X} at character {exc.start + 1} (a cut emoji?)"
+    return ""
+
+
+def value_problem(value: Any, where: str = "record") -> str:
+    """Why a decoded JSON-like value cannot be stored ("" when it can): a string (or key)
+    that is not encodable as UTF-8, or nesting deeper than MAX_NESTING. Walks without
+    recursion, so any depth is safe to check."""
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            problem = _bad_string(item)
+            if problem:
+                return f"{path}: {problem}, not valid UTF-8"
+        elif isinstance(item, Mapping | list | tuple):
+            if depth >= MAX_NESTING:
+                return f"{where} nested deeper than {MAX_NESTING} levels"
+            if isinstance(item, Mapping):
+                for key, child in item.items():
+                    name = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key!r}]"
+                    if isinstance(key, str) and _bad_string(key):
+                        return f"{path}: key {key!r}: {_bad_string(key)}, not valid UTF-8"
+                    stack.append((child, name, depth + 1))
+            else:
+                stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+    return ""
+
+
+def storable(post: Post) -> Post:
+    """``post`` itself, or BadRecord when a field or its raw payload cannot be stored."""
+    for item in fields(post):
+        value = getattr(post, item.name)
+        if isinstance(value, str) and (problem := _bad_string(value)):
+            raise BadRecord(f"{item.name}: {problem}, not valid UTF-8")
+    if post.raw is not None and (problem := value_problem(post.raw, "raw")):
+        raise BadRecord(problem)
+    return post
+
+
+def parse_record(text: str | bytes) -> Any:
+    """One JSON record (a line of a JSON-lines file), or ValueError saying why not:
+    broken JSON, invalid UTF-8, too deeply nested (RecursionError in the parser), or
+    holding strings that cannot be stored."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRecord(f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise BadRecord(f"not valid UTF-8 (byte {exc.start + 1})") from None
+    except RecursionError:
+        raise BadRecord("not readable JSON (nested too deeply)") from None
+    problem = value_problem(value)
+    if problem:
+        raise BadRecord(problem)
     return value
 
 

@@ -32,7 +32,13 @@ from typing import Any
 import httpx
 
 from monitor.clock import parse_iso, to_iso
-from monitor.collectors import Batch, CollectContext, CollectorError, load_json_cursor
+from monitor.collectors import (
+    Batch,
+    CollectContext,
+    CollectorError,
+    load_json_cursor,
+    storable,
+)
 from monitor.collectors.http import Http, parse_json
 from monitor.config import SourceConfig
 from monitor.records import Post
@@ -203,6 +209,7 @@ class BlueskyCollector:
                 uri = record.get("uri", "?") if isinstance(record, dict) else "?"
                 try:
                     post, sort_at = self._post(record)
+                    storable(post)  # the shared check: UTF-8, nesting
                 except ValueError as exc:
                     rejected.append(f"post {uri}: {exc}")
                     continue

@@ -11,7 +11,14 @@ For CSV, the decoded lines are fed to ``csv.reader`` (a record may span several
 lines when a quoted cell holds line breaks); a record is rejected when any of
 the lines it was parsed from could not be decoded (those lines are decoded with
 replacement characters only so that the CSV parser keeps its place). The reader
-is strict about quoting, so a malformed record is rejected instead of guessed.
+is strict about quoting, so a malformed record is rejected instead of guessed,
+and a quote that is never closed does not swallow the rest of the file: the
+record is rejected by its first line and reading goes on from the next line
+(the rule is at ``csv_records``; ``monitor classify --format csv`` uses it too).
+
+Every row becomes a post through the collectors' shared check (``storable``,
+``parse_record``): a JSON line too deeply nested or holding a string that cannot
+be stored as UTF-8 (a lone surrogate) is rejected with its line number.
 
 Times without an offset are local time in the configured timezone. Every row is
 checked on its own; rejected rows are reported as ``file.csv:12: reason``.
@@ -30,14 +37,15 @@ import csv
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from monitor.collectors import Batch, CollectContext, CollectorError
+from monitor.collectors import Batch, CollectContext, CollectorError, parse_record, storable
 from monitor.config import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
@@ -200,29 +208,126 @@ def _decode(line: bytes, number: int, encoding: str) -> tuple[str, str]:
         )
 
 
-class _DecodedLines:
-    """Decoded lines for csv.reader, remembering which lines could not be decoded."""
+def decoded_lines(handle: BinaryIO, encoding: str) -> Iterator[tuple[int, str, str]]:
+    """(line number, text, problem) for each physical line; a line that is not valid in
+    ``encoding`` is decoded with replacement characters (so that the CSV parser keeps
+    its place) and its problem named."""
+    for number, (line, problem) in enumerate(_physical_lines(handle), start=1):
+        text, bad = _decode(line, number, encoding)
+        yield number, text, problem or bad
 
-    def __init__(self, handle: BinaryIO, encoding: str):
-        self.handle = handle
-        self.encoding = encoding
-        self.problems: dict[int, str] = {}
 
-    def __iter__(self) -> Iterator[str]:
-        for number, (line, problem) in enumerate(_physical_lines(self.handle), start=1):
-            text, bad = _decode(line, number, self.encoding)
-            if problem or bad:
-                self.problems[number] = problem or bad
-            yield text
+# --- CSV records, recovering after a quote that is never closed ---------------------------
+#
+# The rule: a quoted cell may hold line breaks (a post with paragraphs is valid CSV), but
+# one record may span at most MAX_RECORD_LINES physical lines and MAX_RECORD_CHARS
+# characters. A record is bad when
+#   - csv.reader cannot parse it (e.g. a stray quote left open until the end of the file,
+#     or text after a closing quote), or
+#   - it grows past either bound (a quote that is never closed would swallow the rest of
+#     the file), or
+#   - it spans several lines and has the wrong number of columns (an opening quote that
+#     was closed by some later row's quote).
+# A bad record is rejected with the number of its first line, and reading goes on from
+# the line after that first line, so the rows it swallowed are read again as rows of
+# their own (each stored or named). A legitimate multi-line record has a closed quote and
+# the header's number of columns, so it is kept whole. Re-reading is bounded: at most
+# MAX_RECORD_LINES lines again per bad record.
 
-    def take_problems(self, first: int, last: int) -> list[str]:
-        """Problems of lines first..last (forgotten once taken, so memory stays small)."""
-        found = []
-        for number in sorted(n for n in self.problems if n <= last):
-            problem = self.problems.pop(number)
-            if number >= first:
-                found.append(problem if number == first else f"line {number}: {problem}")
-        return found
+MAX_RECORD_LINES = 200
+MAX_RECORD_CHARS = 256 * 1024  # Facebook's own post limit is 63,206 characters
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
+class _RecordLines:
+    """The line source of csv.reader: remembers the lines of the record being read and
+    can put all but its first back, to be read again."""
+
+    def __init__(self, lines: Iterator[tuple[int, str, str]]):
+        self.source = lines
+        self.pending: deque[tuple[int, str, str]] = deque()
+        self.record: list[tuple[int, str, str]] = []
+        self.chars = 0
+
+    def __iter__(self) -> _RecordLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.record and (len(self.record) >= MAX_RECORD_LINES or self.chars > MAX_RECORD_CHARS):
+            raise _RecordTooLong  # aborts csv.reader's record; its next call starts afresh
+        item = self.pending.popleft() if self.pending else next(self.source)
+        self.record.append(item)
+        self.chars += len(item[1])
+        return item[1]
+
+    def start(self) -> None:
+        self.record, self.chars = [], 0
+
+    def read_again(self) -> None:
+        """Read on from the line after the current record's first line."""
+        self.pending.extendleft(reversed(self.record[1:]))
+        self.start()
+
+
+def csv_records(
+    lines: Iterator[tuple[int, str, str]], delimiter: str = ","
+) -> Generator[tuple[int, list[str] | None, list[str]], int | None, None]:
+    """(first line number, cells or None, problems) per CSV record of ``lines``
+    (``(number, text, problem)`` as ``decoded_lines`` gives them).
+
+    Cells are None when the record is not readable (the problems say why). The
+    caller sends the header's number of columns once it knows it (``send``), so that a
+    multi-line record with the wrong number of columns is recognised as a runaway quote.
+    See the rule above.
+    """
+    source = _RecordLines(lines)
+    reader = csv.reader(source, delimiter=delimiter, strict=True)
+    width: int | None = None
+    while True:
+        source.start()
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except _RecordTooLong:
+            first = source.record[0][0]
+            source.read_again()
+            reason = (
+                f"not readable as CSV (a quoted cell runs over more than {MAX_RECORD_LINES} "
+                f"lines or {MAX_RECORD_CHARS // 1024} KB: a quote that is never closed?)"
+            )
+            sent = yield first, None, [reason]
+            width = sent if sent is not None else width
+            continue
+        except csv.Error as exc:
+            if not source.record:  # nothing read: the error is not a record's
+                raise
+            first = source.record[0][0]
+            source.read_again()
+            sent = yield first, None, [f"not readable as CSV ({exc})"]
+            width = sent if sent is not None else width
+            continue
+        record = source.record
+        first = record[0][0]
+        blank = not any(cell.strip() for cell in row)
+        if len(record) > 1 and width is not None and not blank and len(row) != width:
+            source.read_again()
+            reason = (
+                f"{len(row)} columns, the header has {width} (a quoted cell runs from "
+                f"line {first} to line {record[-1][0]}: a quote that is never closed?)"
+            )
+            sent = yield first, None, [reason]
+        else:
+            problems = [
+                problem if number == first else f"line {number}: {problem}"
+                for number, _, problem in record
+                if problem
+            ]
+            sent = yield first, row, problems
+        width = sent if sent is not None else width
 
 
 # --- rows to posts ----------------------------------------------------------------------
@@ -300,34 +405,29 @@ class _Importer:
 
     def csv_rows(self, handle: BinaryIO) -> Iterator[tuple[Post | None, str]]:
         """(post, "") for each good row, (None, reason) for each rejected one."""
-        lines = _DecodedLines(handle, self.settings.encoding)
-        reader = csv.reader(lines, delimiter=self.settings.delimiter, strict=True)
+        records = csv_records(
+            decoded_lines(handle, self.settings.encoding), self.settings.delimiter
+        )
         header: list[str] | None = None
         index: dict[str, int] = {}
-        previous = 0
+        width: int | None = None
         while True:
             try:
-                row = next(reader)
+                first, row, problems = records.send(width) if header else next(records)
             except StopIteration:
                 break
-            except csv.Error as exc:
-                first, previous = previous + 1, reader.line_num
-                lines.take_problems(first, previous)
-                if header is None:
-                    raise CollectorError(
-                        f"{self.path}: the header is not readable CSV ({exc})"
-                    ) from None
-                yield None, self.reject(first, f"not readable as CSV ({exc})")
-                continue
-            first, previous = previous + 1, reader.line_num
-            problems = lines.take_problems(first, previous)
             if header is None:
+                if row is None:
+                    raise CollectorError(
+                        f"{self.path}: the header is not readable CSV ({'; '.join(problems)})"
+                    )
                 if not any(cell.strip() for cell in row):
                     continue  # blank lines before the header
                 header = [cell.strip().lstrip("\ufeff") for cell in row]
                 index = self._header_index(header)
+                width = len(header)
                 continue
-            if problems:
+            if row is None or problems:
                 yield None, self.reject(first, "; ".join(problems))
                 continue
             if not any(cell.strip() for cell in row):
@@ -345,7 +445,7 @@ class _Importer:
         self, cells: dict[str, Any], raw: dict[str, Any], line: int
     ) -> tuple[Post | None, str]:
         try:
-            return self.post(cells, raw), ""
+            return storable(self.post(cells, raw)), ""
         except ValueError as exc:
             return None, self.reject(line, str(exc))
 
@@ -387,9 +487,9 @@ class _Importer:
             if not text.strip():
                 continue
             try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield None, self.reject(number, f"not valid JSON ({exc.msg}, column {exc.colno})")
+                record = parse_record(text)  # broken, too deeply nested or not storable
+            except ValueError as exc:
+                yield None, self.reject(number, str(exc))
                 continue
             if not isinstance(record, dict):
                 yield None, self.reject(number, "not a JSON object")

@@ -287,6 +287,8 @@ def parse_json(response: httpx.Response) -> Any:
         return json.loads(response.content)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CollectorError(f"{where}: malformed JSON ({exc})") from None
+    except RecursionError:  # named, instead of an "unexpected error"
+        raise CollectorError(f"{where}: malformed JSON (nested too deeply)") from None
 
 
 Getter = Callable[[Mapping[str, Any], str], Any]

@@ -35,7 +35,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 
 from monitor.clock import parse_iso
-from monitor.collectors import Batch, CollectContext, CollectorError, load_json_cursor
+from monitor.collectors import (
+    Batch,
+    CollectContext,
+    CollectorError,
+    load_json_cursor,
+    storable,
+)
 from monitor.collectors.http import Http, SourceStopped, parse_json, require
 from monitor.config import SourceConfig
 from monitor.records import Post
@@ -146,9 +152,11 @@ class MastodonCollector:
         posts, rejected = [], []
         for index, status in enumerate(statuses):
             try:
-                posts.append(self._post(status))
+                posts.append(storable(self._post(status)))  # the shared check: UTF-8, nesting
             except (ValueError, TypeError, KeyError) as exc:
-                rejected.append(f"{query}: record {index + 1} of the page: {exc}")
+                status_id = status.get("id") if isinstance(status, Mapping) else None
+                named = f" (status {str(status_id)[:40]!a})" if status_id not in (None, "") else ""
+                rejected.append(f"{query}: record {index + 1} of the page{named}: {exc}")
         return posts, rejected
 
     # --- requests ---------------------------------------------------------------------

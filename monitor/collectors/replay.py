@@ -11,7 +11,6 @@ lines already read.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor.clock import parse_iso
-from monitor.collectors import Batch, CollectContext, CollectorError
+from monitor.collectors import Batch, CollectContext, CollectorError, parse_record, storable
 from monitor.config import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
@@ -178,8 +177,8 @@ class ReplayCollector:
                 if line_number <= start or not raw_line.strip():
                     continue
                 try:
-                    record = json.loads(raw_line.decode("utf-8"))
-                    posts.append(self._post(record))
+                    record = parse_record(raw_line.decode("utf-8"))  # the shared check
+                    posts.append(storable(self._post(record)))
                 except (ValueError, OverflowError, RecursionError) as exc:  # bad UTF-8, JSON
                     rejected.append(f"{self.path.name}:{line_number}: {exc}")
                 if len(posts) + len(rejected) >= BATCH_SIZE:

@@ -36,7 +36,13 @@ from urllib.parse import urlencode
 from xml.parsers import expat
 
 from monitor.clock import to_utc
-from monitor.collectors import Batch, CollectContext, CollectorError, load_json_cursor
+from monitor.collectors import (
+    Batch,
+    CollectContext,
+    CollectorError,
+    load_json_cursor,
+    storable,
+)
 from monitor.collectors.http import Http, SourceStopped
 from monitor.config import SourceConfig
 from monitor.records import Post
@@ -311,7 +317,7 @@ class RssCollector:
             items = channel.findall("item")
             for number, item in enumerate(items, start=1):
                 try:
-                    posts.append(self._rss_post(item, feed, feed_title, lang))
+                    posts.append(storable(self._rss_post(item, feed, feed_title, lang)))
                 except ValueError as exc:
                     rejected.append(f"feed {feed.label}: item {number}: {exc}")
         elif root.tag == f"{ATOM}feed":
@@ -319,7 +325,7 @@ class RssCollector:
             lang = language(root.get(XML_LANG, ""))
             for number, entry in enumerate(root.findall(f"{ATOM}entry"), start=1):
                 try:
-                    posts.append(self._atom_post(entry, feed, feed_title, lang))
+                    posts.append(storable(self._atom_post(entry, feed, feed_title, lang)))
                 except ValueError as exc:
                     rejected.append(f"feed {feed.label}: entry {number}: {exc}")
         else:

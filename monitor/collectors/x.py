@@ -26,7 +26,13 @@ from typing import Any
 import httpx
 
 from monitor.clock import parse_iso
-from monitor.collectors import Batch, CollectContext, CollectorError, load_json_cursor
+from monitor.collectors import (
+    Batch,
+    CollectContext,
+    CollectorError,
+    load_json_cursor,
+    storable,
+)
 from monitor.collectors.http import Http, parse_json
 from monitor.config import SourceConfig
 from monitor.records import Post
@@ -286,7 +292,7 @@ class XCollector:
         for record in data:
             tweet_id = record.get("id", "?") if isinstance(record, dict) else "?"
             try:
-                page.posts.append(self._post(record, users))
+                page.posts.append(storable(self._post(record, users)))  # UTF-8, nesting
             except ValueError as exc:
                 page.rejected.append(f"tweet {tweet_id}: {exc}")
         return page

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from monitor.clock import format_local, parse_iso, to_iso
-from monitor.collectors import Batch, CollectContext, CollectorError
+from monitor.collectors import Batch, CollectContext, CollectorError, storable
 from monitor.collectors.http import Http, SourceStopped, parse_json
 from monitor.config import SourceConfig
 from monitor.records import Post
@@ -276,13 +276,13 @@ class YouTubeCollector:
         if not isinstance(snippet, dict) or not isinstance(snippet.get("topLevelComment"), dict):
             raise ValueError(f"comment thread {thread_id} without snippet.topLevelComment")
         video = str(snippet.get("videoId") or video)
-        top = self._post(snippet["topLevelComment"], video, parent="")
+        top = storable(self._post(snippet["topLevelComment"], video, parent=""))
         posts, problems = [top], []
         replies = item.get("replies")
         replies = replies.get("comments") if isinstance(replies, dict) else None
         for reply in replies if isinstance(replies, list) else []:
             try:
-                posts.append(self._post(reply, video, parent=top.source_id))
+                posts.append(storable(self._post(reply, video, parent=top.source_id)))
             except (ValueError, TypeError, AttributeError) as exc:
                 problems.append(f"video {video}: {exc}")
         return posts, problems
