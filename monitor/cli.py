@@ -225,6 +225,55 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_SOURCES_FAILED if needs_a_person(checks) else EXIT_OK
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from monitor.operations import drop_job, outbox_listing, resend_job
+    from monitor.report.mail import OutboxError
+
+    config = _load(args)
+    action = args.action or "list"
+    if action == "list":
+        rows = outbox_listing(config, everything=args.all)
+        if not rows:
+            print("The outbox is empty: no digest e-mail queued.")
+            return EXIT_OK
+        width = max(len(row["scope"]) for row in rows)
+        print(f"{'DAY':<10}  {'SCOPE':<{width}}  {'STATUS':<11}  TRIES  SENT AT")
+        for row in rows:
+            print(
+                f"{row['day']:<10}  {row['scope']:<{width}}  {row['status']:<11}  "
+                f"{row['attempts']:>5}  {row['sent_at'] or '-'}"
+            )
+            if row["status"] != "sent" and row["last_error"]:
+                print(f"    {row['last_error']}")
+        return EXIT_OK
+    try:
+        if action == "drop":
+            row = drop_job(config, args.day, args.scope)
+            print(
+                f"Dropped the digest e-mail {row['day']}/{row['scope']}: it will not be sent. "
+                f"'monitor outbox resend {row['day']}"
+                + ("" if row["scope"] == "all" else f" --scope {row['scope']}")
+                + "' still can."
+            )
+            return EXIT_OK
+        row, report = resend_job(config, args.day, args.scope)
+    except OutboxError as exc:
+        raise UsageError(str(exc)) from None
+    label = f"{row['day']}/{row['scope']}"
+    if row["status"] == "sent":
+        print(f"Resent the digest e-mail {label}: the mail server took it.")
+    elif row["status"] == "pending":
+        print(f"NOT SENT: the digest e-mail {label} is queued again; the next run tries again.")
+    else:
+        print(f"NOT CONFIRMED: the digest e-mail {label} is {row['status']} again.")
+    others = report.sent - (row["status"] == "sent")
+    if others > 0:
+        print(f"Also sent {others} other digest e-mail(s) that were waiting.")
+    for problem in report.errors:
+        print(f"PROBLEM: {problem}")
+    return EXIT_OK if row["status"] == "sent" and not report.errors else EXIT_SOURCES_FAILED
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -849,6 +898,67 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEMO_DIR,
         help="folder for the demo database and reports (default: monitor-demo)",
     )
+
+    p = add(
+        "outbox",
+        cmd_outbox,
+        "list the digest e-mails; resend or drop one never confirmed",
+        "Without an action (or with 'list'): the digest e-mails in the outbox, newest\n"
+        "day first, with their state: pending (sent by the next run), sent, unconfirmed\n"
+        "(the sending was interrupted: it may or may not have arrived), dropped.\n\n"
+        "Runs send each e-mail at most once and never resend an unconfirmed one. Ask\n"
+        "the recipients whether it arrived, then decide:\n"
+        "  monitor outbox resend DAY [--scope SCOPE]   send it now (exit 0 when the\n"
+        "      mail server took it; 1 when not, it then stays queued for the next run)\n"
+        "  monitor outbox drop DAY [--scope SCOPE]     never send it\n"
+        "SCOPE is 'all' (the full digest, default) or an agency id (its own part).\n"
+        "Both take the run lock and are recorded in the runs table; 'monitor doctor'\n"
+        "names the command for each unconfirmed e-mail.\n\n"
+        "  monitor outbox\n"
+        "  monitor outbox resend 2026-11-21\n"
+        "  monitor outbox resend 2026-11-21 --scope rsud-sk-lerik",
+    )
+    p.add_argument("--all", action="store_true", help="list every e-mail, not just the recent")
+    p.set_defaults(action=None)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser(
+        "list",
+        help="the digest e-mails and their state (the default)",
+        parents=[common],
+    ).add_argument("--all", action="store_true", help="every e-mail, not just the recent")
+    for action, what, description in (
+        (
+            "resend",
+            "put one digest e-mail back in the queue and send it now",
+            "Put the digest e-mail of DAY (and SCOPE) back in the queue and send it now,\n"
+            "through the same path as 'monitor run', under the run lock, recorded in the\n"
+            "runs table. For an unconfirmed e-mail the recipients confirmed they did not\n"
+            "get (or a dropped one). An e-mail already sent, or one not in the outbox, is\n"
+            "refused (exit 2). Exit 1 when the mail server did not take it: it then stays\n"
+            "queued and the next run sends it.",
+        ),
+        (
+            "drop",
+            "never send one digest e-mail (it arrived, or is not wanted)",
+            "Mark the digest e-mail of DAY (and SCOPE) as dropped: no run sends it and\n"
+            "'monitor doctor' no longer reports it. 'monitor outbox resend' still can.",
+        ),
+    ):
+        a = actions.add_parser(
+            action,
+            help=what,
+            description=description,
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=EPILOG,
+        )
+        a.add_argument("day", type=_parse_date, metavar="DAY", help="the digest's day, YYYY-MM-DD")
+        a.add_argument(
+            "--scope",
+            default="all",
+            metavar="SCOPE",
+            help="'all' (the full digest, default) or the agency id of its own part",
+        )
 
     add(
         "doctor",

@@ -130,19 +130,22 @@ def _check_runs(config: Config, store) -> list[Check]:
 
 
 def _check_outbox(store) -> list[Check]:
-    rows = store.outbox_backlog()
+    from monitor.report.mail import DROPPED, what_to_do
+
     checks = []
-    for status, count, error in rows:
-        if status == "unconfirmed":
+    for row in store.outbox_messages():
+        if row["status"] == "unconfirmed":
             checks.append(
                 Check(
                     "outbox",
                     FAIL,
-                    f"{count} digest(s) whose sending was interrupted: check whether "
-                    "recipients got them; they are not resent automatically",
+                    f"the digest of {row['day']} ({row['scope']}): its sending was "
+                    "interrupted, so it may or may not have arrived; it is not resent "
+                    f"automatically. Check whether the recipients got it: {what_to_do(row)}",
                 )
             )
-        else:
+    for status, count, error in store.outbox_backlog():
+        if status not in ("unconfirmed", DROPPED):
             checks.append(Check("outbox", WARN, f"{count} {status} digest(s); last error: {error}"))
     return checks or [Check("outbox", OK, "nothing waiting")]
 

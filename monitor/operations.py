@@ -8,6 +8,8 @@
 - ``ping_heartbeat``: tells an outside monitoring service that a run succeeded.
 - ``secret_values`` / ``config_secret_warnings``: the secrets to keep out of logs,
   and values in the config file that look like secrets put there by mistake.
+- ``outbox_listing`` / ``resend_job`` / ``drop_job``: ``monitor outbox``, a person's
+  way to see the digest e-mails and resend (or drop) one that was never confirmed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sqlite3
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -453,3 +455,76 @@ def config_secret_warnings(config_path: Path) -> list[str]:
                 "in an environment variable whose NAME the config gives"
             )
     return warnings
+
+
+# --- outbox: a person resends or drops a digest e-mail --------------------------------
+
+
+def outbox_listing(config: Config, everything: bool = False, recent_sent: int = 10) -> list[dict]:
+    """The outbox, newest day first, without message bytes: every message not sent and
+    the ``recent_sent`` latest sent ones (all with ``everything``). Read only, no lock."""
+    if not config.database.exists():
+        return []
+    with Store.open(config.database) as store:
+        rows = store.outbox_messages()
+    if everything:
+        return rows
+    shown, sent = [], 0
+    for row in rows:
+        if row["status"] == "sent":
+            sent += 1
+            if sent > recent_sent:
+                continue
+        shown.append(row)
+    return shown
+
+
+def resend_job(config: Config, day: date, scope: str = "all", **send_options: Any):
+    """``monitor outbox resend``: under the run lock and with its own run record, put one
+    digest e-mail back in the queue and send it now (``mail.resend``). Raises
+    ``OutboxError`` (before changing or recording anything) for an unknown or already
+    sent message. Returns (the row afterwards, the SendReport)."""
+    from monitor.pipeline import open_store, run_lock
+    from monitor.report.mail import resend, resendable
+
+    _outbox_database(config)
+    with run_lock(config.database), open_store(config) as store:
+        row = resendable(config, store, day, scope)
+        run_id = store.start_run("outbox resend")
+        status, errors = "failed", [f"resending the digest e-mail {day}/{scope}"]
+        try:
+            after, report = resend(config, store, row, **send_options)
+            errors = report.errors
+            status = "ok" if after["status"] == "sent" and not errors else "partial"
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            store.finish_run(run_id, status, 0, errors)
+        return after, report
+
+
+def drop_job(config: Config, day: date, scope: str = "all") -> dict:
+    """``monitor outbox drop``: under the run lock and with a run record, mark one digest
+    e-mail never to be sent (``mail.drop``). Returns the row afterwards."""
+    from monitor.pipeline import open_store, run_lock
+    from monitor.report.mail import drop, droppable
+
+    _outbox_database(config)
+    with run_lock(config.database), open_store(config) as store:
+        row = droppable(store, day, scope)
+        run_id = store.start_run("outbox drop")
+        status = "failed"
+        try:
+            row = drop(store, row)
+            status = "ok"
+        finally:
+            store.finish_run(run_id, status, 0, [])
+        return row
+
+
+def _outbox_database(config: Config) -> None:
+    from monitor.report.mail import OutboxError
+
+    if not config.database.exists():
+        raise OutboxError(f"no database at {config.database} yet, so the outbox is empty")

@@ -948,6 +948,24 @@ class Store:
             "WHERE status != 'sent' GROUP BY status"
         ).fetchall()
 
+    def outbox_messages(self) -> list[dict[str, Any]]:
+        """Every outbox row without its message bytes, newest day first (for listing)."""
+        return self.db.execute_returning_dicts(
+            """SELECT id, day, scope, recipients, subject, status, attempts, last_error,
+                      created_at, sent_at
+               FROM outbox ORDER BY day DESC, scope"""
+        )
+
+    def outbox_message(self, day: str, scope: str) -> dict[str, Any] | None:
+        """One day's outbox row for ``scope`` (without the message bytes), or None."""
+        rows = self.db.execute_returning_dicts(
+            """SELECT id, day, scope, recipients, subject, status, attempts, last_error,
+                      created_at, sent_at
+               FROM outbox WHERE day = ? AND scope = ?""",
+            [day, scope],
+        )
+        return rows[0] if rows else None
+
     def set_mail_status(self, mail_id: int, status: str, error: str = "") -> None:
         """pending -> sending -> sent | pending (failed, retried next run) | unconfirmed."""
         with self.db.atomic():

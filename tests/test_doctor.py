@@ -64,3 +64,29 @@ def test_an_interrupted_send_needs_a_person(config):
         store.set_mail_status(mail["id"], "unconfirmed")
     [outbox] = by_area(run_doctor(config, environ={}), "outbox")
     assert outbox.status == FAIL and "not resent" in outbox.detail
+
+
+def test_an_unconfirmed_digest_names_the_command_to_resend_it_and_a_dropped_one_is_ok(config):
+    from datetime import date
+
+    from monitor.report.mail import drop, droppable
+
+    with Store.open(config.database) as store:
+        store.enqueue_mail("2026-11-21", "all", ["staf@example.org"], "s", b"m")
+        store.enqueue_mail("2026-11-21", "rsud-sk-lerik", ["humas@example.org"], "s", b"m")
+        for mail in store.outbox():
+            store.set_mail_status(mail["id"], "unconfirmed")
+    checks = run_doctor(config, environ={})
+    full, part = by_area(checks, "outbox")
+    assert (full.status, part.status) == (FAIL, FAIL) and needs_a_person(checks)
+    assert "the digest of 2026-11-21 (all)" in full.detail
+    assert "send it again with 'monitor outbox resend 2026-11-21';" in full.detail
+    assert "if it did, 'monitor outbox drop 2026-11-21'" in full.detail
+    assert "'monitor outbox resend 2026-11-21 --scope rsud-sk-lerik'" in part.detail
+
+    with Store.open(config.database) as store:
+        for scope in ("all", "rsud-sk-lerik"):
+            drop(store, droppable(store, date(2026, 11, 21), scope))
+    checks = run_doctor(config, environ={})
+    assert [(c.status, c.detail) for c in by_area(checks, "outbox")] == [(OK, "nothing waiting")]
+    assert not needs_a_person(checks)

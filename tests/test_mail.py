@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import logging
 import re
 import shutil
@@ -363,6 +364,179 @@ def test_a_connection_lost_while_sending_is_unconfirmed_because_the_server_may_h
     assert later.sent == 1
     # The server did take the first one: resending it would have made a duplicate.
     assert sorted(len(mail.rcpt_tos) for mail in server.handler.received) == [1, 2]
+
+
+# --- a person resends (or drops) an unconfirmed digest: `monitor outbox` ----------------
+
+
+def mail_config_file(tmp_path: Path, port: int) -> Path:
+    """The shipped example config, mailing STAFF through the test server on ``port``."""
+    from monitor.config import example_config_text
+
+    text = example_config_text()
+    for old, new in (
+        ("recipients = []", "recipients = " + json.dumps(STAFF)),
+        ('host = ""', 'host = "127.0.0.1"'),
+        ("port = 587", f"port = {port}"),
+        ("starttls = true", "starttls = false"),
+        ('username_env = "MONITOR_SMTP_USER"', 'username_env = ""'),
+        ('password_env = "MONITOR_SMTP_PASSWORD"', 'password_env = ""'),
+        ('sender = "monitor@example.org"', f'sender = "{SENDER}"'),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "monitor.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def copies(server: Server, scope: str = "all") -> int:
+    """How many copies of DAY's digest for ``scope`` the server has taken."""
+    wanted = f"<digest-{DAY.isoformat()}-{scope}@ntt.ombudsman.test>"
+    return sum(
+        email.message_from_bytes(mail.content, policy=email.policy.default)["Message-ID"] == wanted
+        for mail in server.handler.received
+    )
+
+
+def test_an_unconfirmed_digest_is_resent_once_with_the_command_doctor_names(
+    smtp_server, tmp_path, capsys
+):
+    from monitor.cli import main
+    from monitor.config import load_config
+
+    server = smtp_server()
+    path = mail_config_file(tmp_path, server.port)
+    config = load_config(path)
+    with Store.open(config.database) as store:
+        queue(store)
+        [row] = store.outbox()
+        store.set_mail_status(row["id"], "sending")  # the run died handing it over
+        assert send(config, store).unconfirmed == 1  # the next run: not resent
+    assert copies(server) == 0
+    capsys.readouterr()
+
+    assert main(["--config", str(path), "doctor"]) == 1
+    [outbox] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("outbox")]
+    assert "FAIL" in outbox and "2026-11-21 (all)" in outbox
+    assert "send it again with 'monitor outbox resend 2026-11-21'" in outbox
+
+    assert main(["--config", str(path), "outbox"]) == 0
+    listing = capsys.readouterr().out
+    assert re.search(r"2026-11-21\s+all\s+unconfirmed\s+1\s+-", listing)
+    assert "'monitor outbox resend 2026-11-21'" in listing
+
+    assert main(["--config", str(path), "outbox", "resend", "2026-11-21"]) == 0
+    assert "Resent the digest e-mail 2026-11-21/all" in capsys.readouterr().out
+    assert copies(server) == 1
+    assert server.handler.received[0].rcpt_tos == STAFF
+    with Store.open(config.database) as store:
+        row = store.outbox_message("2026-11-21", "all")
+        assert (row["status"], row["attempts"], row["last_error"]) == ("sent", 2, "")
+        runs = store.db.execute("SELECT command, status FROM runs").fetchall()
+        assert runs == [("outbox resend", "ok")]
+
+    assert main(["--config", str(path), "doctor"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(path), "run", "-q"]) == 0  # mails yesterday's digest ...
+    assert main(["--config", str(path), "run", "-q"]) == 0
+    assert copies(server) == 1  # ... but never this one again
+    assert len(server.handler.received) == 2
+    assert main(["--config", str(path), "outbox", "resend", "2026-11-21"]) == 2
+    assert "already sent" in capsys.readouterr().err
+    assert copies(server) == 1
+
+
+def test_resending_a_digest_not_in_the_outbox_exits_2_and_says_what_is_there(
+    smtp_server, tmp_path, capsys
+):
+    from monitor.cli import main
+    from monitor.config import load_config
+
+    server = smtp_server()
+    path = mail_config_file(tmp_path, server.port)
+    assert main(["--config", str(path), "outbox", "resend", "2026-11-21"]) == 2
+    assert "no database at" in capsys.readouterr().err
+    config = load_config(path)
+    assert not config.database.exists()  # not created by a refused resend
+    with Store.open(config.database) as store:
+        queue(store)
+
+    assert main(["--config", str(path), "outbox", "resend", "2026-11-20"]) == 2
+    error = capsys.readouterr().err
+    assert "no digest e-mail for 2026-11-20 in the outbox" in error
+    assert "'monitor outbox' lists the messages there" in error
+    assert main(["--config", str(path), "outbox", "resend", "2026-11-21", "--scope", "x"]) == 2
+    assert "with scope 'x' in the outbox; that day has all" in capsys.readouterr().err
+    assert main(["--config", str(path), "outbox", "drop", "2026-11-20"]) == 2
+    assert "no digest e-mail for 2026-11-20" in capsys.readouterr().err
+    assert main(["--config", str(path), "outbox", "resend", "21-11-2026"]) == 2
+    assert "not a date YYYY-MM-DD" in capsys.readouterr().err
+
+    assert server.handler.received == []
+    with Store.open(config.database) as store:
+        assert statuses(store) == [("all", "pending", 0)]
+        assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+
+
+def test_resend_after_a_lost_connection_sends_one_more_copy_and_never_again(
+    config, db, smtp_server
+):
+    from monitor.report.mail import OutboxError, resend, resendable
+
+    server = smtp_server()
+    server.handler.data_delay = 0.4  # the server takes it but answers too late
+    use_server(config, server.port)
+    queue(db)
+    assert send(config, db, timeout=0.15).unconfirmed == 1
+    server.handler.data_delay = 0
+    assert "'monitor outbox resend 2026-11-21'" in db.outbox(("unconfirmed",))[0]["last_error"]
+    assert send(config, db).sent == 0  # never automatically
+    assert len(server.handler.received) == 1
+
+    row, report = resend(config, db, resendable(config, db, DAY), environ={}, timeout=5)
+
+    assert (row["status"], row["attempts"], report.sent, report.errors) == ("sent", 2, 1, [])
+    assert len(server.handler.received) == 2  # the person decided: one more copy
+    assert send(config, db).sent == 0
+    assert len(server.handler.received) == 2
+    with pytest.raises(OutboxError, match="already sent"):
+        resendable(config, db, DAY)
+
+
+def test_a_dropped_digest_is_never_sent_by_a_run_but_can_still_be_resent(config, db, smtp_server):
+    from monitor.report.mail import OutboxError, drop, droppable, resend, resendable
+
+    server = smtp_server()
+    use_server(config, server.port)
+    queue(db)
+    [row] = db.outbox()
+    db.set_mail_status(row["id"], "sending")  # the run died handing it over
+    assert send(config, db).unconfirmed == 1
+
+    dropped = drop(db, droppable(db, DAY))
+
+    assert (
+        dropped["status"] == "dropped"
+        and "dropped by 'monitor outbox drop" in (dropped["last_error"])
+    )
+    assert send(config, db).sent == 0
+    assert server.handler.received == []
+    row, _ = resend(config, db, resendable(config, db, DAY), environ={}, timeout=5)
+    assert row["status"] == "sent" and len(server.handler.received) == 1
+    with pytest.raises(OutboxError, match="already sent"):
+        droppable(db, DAY)
+
+
+def test_resend_without_a_mail_server_changes_nothing(config, db):
+    from monitor.report.mail import OutboxError, resendable
+
+    queue(db)
+    [row] = db.outbox()
+    db.set_mail_status(row["id"], "unconfirmed")
+    with pytest.raises(OutboxError, match="digest.smtp.host is empty"):
+        resendable(config, db, DAY)
+    assert db.outbox(("unconfirmed",))[0]["attempts"] == 0
 
 
 # --- credentials -------------------------------------------------------------------------

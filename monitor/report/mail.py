@@ -17,6 +17,11 @@ automatically; ``monitor doctor`` lists them for a person to check with the
 recipients. A clear refusal by the server (a 4xx/5xx reply) is not in doubt, so
 that message stays ``pending``.
 
+Only a person resends: ``monitor outbox resend DAY [--scope SCOPE]`` (``resendable`` +
+``resend``) puts one message back to ``pending`` and sends it at once through
+``send_pending``; ``monitor outbox drop DAY`` marks it ``dropped`` (it arrived, or
+is not wanted), which is never sent and no longer reported.
+
 Secrets: the SMTP user and password come only from the environment variables named
 by ``digest.smtp.username_env`` / ``password_env``; errors name the variable, never
 its value, and the password is sent only over an encrypted connection (or to a
@@ -53,8 +58,27 @@ _SCOPE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 UNCONFIRMED_AFTER_CRASH = (
     "a run stopped while handing this digest to the mail server, so it may or may not "
     "have been delivered; not sent again automatically (at most once). Check with the "
-    "recipients and queue it again if it did not arrive."
+    "recipients"
 )
+DROPPED = "dropped"  # set only by a person: never sent, no longer reported
+
+
+class OutboxError(Exception):
+    """The outbox has no such message, or it cannot be resent or dropped (says why)."""
+
+
+def outbox_command(action: str, day: str, scope: str) -> str:
+    """The command a person runs for one message, e.g. 'monitor outbox resend 2026-11-21'."""
+    return f"monitor outbox {action} {day}" + ("" if scope == "all" else f" --scope {scope}")
+
+
+def what_to_do(row: Mapping[str, Any]) -> str:
+    """For an unconfirmed message: the exact commands to resend or drop it."""
+    return (
+        f"if it did not arrive, send it again with "
+        f"'{outbox_command('resend', row['day'], row['scope'])}'; if it did, "
+        f"'{outbox_command('drop', row['day'], row['scope'])}'"
+    )
 
 
 class MailError(Exception):
@@ -212,10 +236,11 @@ def send_pending(
     """
     report = SendReport()
     for row in store.outbox(("sending",)):
-        store.set_mail_status(row["id"], "unconfirmed", UNCONFIRMED_AFTER_CRASH)
+        note = f"{UNCONFIRMED_AFTER_CRASH}: {what_to_do(row)}"
+        store.set_mail_status(row["id"], "unconfirmed", note)
         report.unconfirmed += 1
-        report.errors.append(f"{_label(row)}: {UNCONFIRMED_AFTER_CRASH}")
-        log.warning("%s: %s", _label(row), UNCONFIRMED_AFTER_CRASH)
+        report.errors.append(f"{_label(row)}: {note}")
+        log.warning("%s: %s", _label(row), note)
 
     pending = store.outbox(("pending",))
     if not pending:
@@ -260,6 +285,92 @@ def send_pending(
     return report
 
 
+def resendable(config: Config, store: Store, day: date, scope: str = "all") -> dict[str, Any]:
+    """The outbox row a person asked to resend; OutboxError (nothing changed) when there is
+    none, it was already sent, or no mail server is configured to send it to."""
+    row = find_message(store, day, scope)
+    if row["status"] == "sent":
+        raise OutboxError(
+            f"{_label(row)} was already sent (at {row['sent_at']}); nothing to resend"
+        )
+    if not config.digest.smtp.host:
+        raise OutboxError(
+            f"digest.smtp.host is empty: set the mail server in the config before resending "
+            f"{_label(row)}"
+        )
+    return row
+
+
+def resend(
+    config: Config,
+    store: Store,
+    row: Mapping[str, Any],
+    environ: Mapping[str, str] = os.environ,
+    smtp_factory: Callable[..., smtplib.SMTP] = smtplib.SMTP,
+    timeout: float = 30,
+    *,
+    tls_context: ssl.SSLContext | None = None,
+) -> tuple[dict[str, Any], SendReport]:
+    """A person's decision: put ``row`` (from ``resendable``) back to ``pending`` and send
+    it now with ``send_pending`` (so anything else pending goes too). Returns the row as it
+    is afterwards and the send report. Must run under the run lock, like ``send_pending``.
+
+    If the server cannot be reached or refuses, the message stays ``pending`` and the
+    next run sends it; if the connection breaks while handing it over, it is
+    ``unconfirmed`` again.
+    """
+    if row["status"] != "pending":
+        note = (
+            f"put back in the queue by "
+            f"'{outbox_command('resend', row['day'], row['scope'])}' (was {row['status']})"
+        )
+        store.set_mail_status(row["id"], "pending", note)
+        log.warning("%s: %s", _label(row), note)
+    report = send_pending(config, store, environ, smtp_factory, timeout, tls_context=tls_context)
+    after = store.outbox_message(row["day"], row["scope"])
+    assert after is not None
+    return after, report
+
+
+def droppable(store: Store, day: date, scope: str = "all") -> dict[str, Any]:
+    """The outbox row a person asked to drop; OutboxError (nothing changed) when there is
+    none or it was already sent."""
+    row = find_message(store, day, scope)
+    if row["status"] == "sent":
+        raise OutboxError(f"{_label(row)} was already sent (at {row['sent_at']}); nothing to drop")
+    return row
+
+
+def drop(store: Store, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A person's decision: never send ``row`` (from ``droppable``; it arrived, or is not
+    wanted). It is marked ``dropped``, which no run sends and doctor no longer reports;
+    ``resend`` can still send it. Must run under the run lock."""
+    if row["status"] != DROPPED:
+        command = outbox_command("drop", row["day"], row["scope"])
+        note = f"dropped by '{command}' (was {row['status']}); never sent automatically"
+        store.set_mail_status(row["id"], DROPPED, note)
+        log.warning("%s: %s", _label(row), note)
+    after = store.outbox_message(row["day"], row["scope"])
+    assert after is not None
+    return after
+
+
+def find_message(store: Store, day: date, scope: str = "all") -> dict[str, Any]:
+    """The outbox row of ``day`` and ``scope``; OutboxError naming what is there if none."""
+    row = store.outbox_message(day.isoformat(), scope)
+    if row is not None:
+        return row
+    scopes = [r["scope"] for r in store.outbox_messages() if r["day"] == day.isoformat()]
+    if scopes:
+        raise OutboxError(
+            f"no digest e-mail for {day} with scope {scope!r} in the outbox; that day has "
+            f"{', '.join(scopes)} (choose with --scope)"
+        )
+    raise OutboxError(
+        f"no digest e-mail for {day} in the outbox; 'monitor outbox' lists the messages there"
+    )
+
+
 def _send_one(
     store: Store, connection: smtplib.SMTP, row: dict[str, Any], report: SendReport
 ) -> str:
@@ -283,7 +394,8 @@ def _send_one(
         connection.close()
         error = (
             f"the connection broke while sending ({type(exc).__name__}: {exc}); the mail "
-            "server may or may not have taken it, so it is not sent again automatically"
+            "server may or may not have taken it, so it is not sent again automatically. "
+            f"Check with the recipients: {what_to_do(row)}"
         )
         store.set_mail_status(row["id"], "unconfirmed", error)
         report.unconfirmed += 1
