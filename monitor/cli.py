@@ -26,7 +26,14 @@ from monitor.config import (
     example_config_text,
     load_config,
 )
-from monitor.pipeline import RunLocked, collect_job, digest_job, process_job, run
+from monitor.pipeline import (
+    RunLocked,
+    check_digest_day,
+    collect_job,
+    digest_job,
+    process_job,
+    run,
+)
 from monitor.store import StoreError
 
 EXIT_OK = 0
@@ -114,11 +121,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
+    try:
+        day = check_digest_day(config, getattr(args, "date", None))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     report = run(
         config,
         command=args.command,
         sources=_chosen_sources(config, getattr(args, "source", None)),
-        digest_day=getattr(args, "date", None),
+        digest_day=day,
         progress=args.progress,
     )
     _print_run(report)
@@ -148,7 +159,12 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    for path in digest_job(_load(args), args.date):
+    config = _load(args)
+    try:
+        day = check_digest_day(config, args.date)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for path in digest_job(config, day):
         print(f"Digest: {path}")
     return EXIT_OK
 

@@ -296,8 +296,9 @@ def deliver_digest(config: Config, store: Store, digest: Digest) -> list[str]:
 def digest_job(config: Config, day: date | None = None) -> list[Path]:
     """Write the digest of one local day (default yesterday) and deliver it (under the
     run lock: the outbox must never be sent by two processes at once)."""
+    day = check_digest_day(config, day)
     with run_lock(config.database), open_store(config) as store:
-        digest, paths = write_digest(config, store, load_model(), day or default_digest_day(config))
+        digest, paths = write_digest(config, store, load_model(), day)
         for problem in deliver_digest(config, store, digest):
             log.warning("digest e-mail: %s", problem)
         return paths
@@ -314,6 +315,18 @@ def default_digest_day(config: Config) -> date:
     return local_date(utc_now(), config.timezone) - timedelta(days=1)
 
 
+def check_digest_day(config: Config, day: date | None) -> date:
+    """The digest day asked for (default yesterday); ValueError for a day in the future,
+    which has no posts yet: an empty digest of it would read as "no complaints"."""
+    today = local_date(utc_now(), config.timezone)
+    if day is not None and day > today:
+        raise ValueError(
+            f"--date {day.isoformat()} is in the future (today is {today.isoformat()} in "
+            f"{config.timezone}); a digest can only be made of a day that has begun"
+        )
+    return day or default_digest_day(config)
+
+
 def run(
     config: Config,
     command: str = "run",
@@ -322,6 +335,7 @@ def run(
     progress: Progress = _quiet,
 ) -> RunReport:
     """The cron entry point: collect, process, aggregate and write the digest."""
+    digest_day = check_digest_day(config, digest_day)  # refuse before anything runs
     with run_lock(config.database), open_store(config) as store:
         model = load_model()
         run_id = store.start_run(command)
@@ -336,7 +350,7 @@ def run(
                 for d in aggregate_days(store, touched | recovered, config.timezone, model.version)
             ]
             mark_interrupted(store, run_id)
-            day = digest_day or default_digest_day(config)
+            day = digest_day
             try:
                 digest, paths = write_digest(config, store, model, day)
             except OSError as exc:

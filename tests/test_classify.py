@@ -442,3 +442,21 @@ def test_classify_command_csv_recovers_after_a_stray_quote(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "in.csv:3: skipped: not readable as CSV" in err
     assert err.count(": skipped:") == 1 and "201 classified, 1 skipped" in err
+
+
+def test_classify_csv_writes_formula_cells_as_text(tmp_path):
+    """A passed-through cell such as =HYPERLINK(...) must not run in a spreadsheet."""
+    import csv as csv_module
+
+    source = tmp_path / "in.csv"
+    source.write_text(
+        'id,text,catatan\n=1+1,"ktp belum jadi 3 bulan",=HYPERLINK("http://contoh.invalid")\n'
+        "2,air mati,@petugas\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    assert main(["classify", "--input", str(source), "--output", str(out), "--format", "csv"]) == 0
+    rows = list(csv_module.DictReader(out.open(encoding="utf-8")))
+    assert rows[0]["id"] == "'=1+1"
+    assert rows[0]["catatan"] == '\'=HYPERLINK("http://contoh.invalid")'
+    assert rows[1]["catatan"] == "'@petugas" and rows[1]["id"] == "2"

@@ -272,3 +272,20 @@ def test_a_secret_in_the_environment_never_reaches_the_logs(tmp_path, monkeypatc
     with Store.open(tmp_path / "monitor.db") as store:
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert secret.encode() not in (tmp_path / "monitor.db").read_bytes()
+
+
+def test_a_digest_of_a_future_day_is_refused(tmp_path, capsys):
+    """An empty digest of a day that has not begun would read as "no complaints"."""
+    from datetime import timedelta
+
+    from monitor.clock import local_date, utc_now
+
+    config = tmp_path / "monitor.toml"
+    assert main(["init", str(config)]) == 0
+    tomorrow = local_date(utc_now(), "Asia/Makassar") + timedelta(days=2)
+    for command in (["digest"], ["run"]):
+        code = main([*command, "--config", str(config), "--date", tomorrow.isoformat()])
+        assert code == 2
+        assert "in the future" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+    assert not (tmp_path / "monitor.db").exists()  # refused before anything ran

@@ -12,7 +12,6 @@ line is reported with its number and skipped.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import IO, Any
 from monitor.agencies import Gazetteer
 from monitor.collectors import parse_record, value_problem
 from monitor.collectors.file_import import csv_records, decoded_lines
+from monitor.csvsafe import SafeDictWriter
 from monitor.understand import Model, resolve
 
 CHUNK = 1000
@@ -139,7 +139,7 @@ def classify_stream(
         bad(number, reason)
 
     records = _records_csv(source, rejected) if fmt == "csv" else _records_jsonl(source, rejected)
-    writer: csv.DictWriter | None = None
+    writer: SafeDictWriter | None = None
     chunk: list[dict[str, Any]] = []
 
     def flush() -> None:
@@ -172,7 +172,8 @@ def classify_stream(
             if fmt == "csv":
                 if writer is None:
                     passthrough = [k for k in out if k not in RESULT_FIELDS]
-                    writer = csv.DictWriter(sink, fieldnames=RESULT_FIELDS + passthrough)
+                    # cells that start with = + - @ are written as text, never as formulas
+                    writer = SafeDictWriter(sink, fieldnames=RESULT_FIELDS + passthrough)
                     writer.writeheader()
                 out["topics"] = ";".join(out["topics"])
                 out["topic_scores"] = json.dumps(out["topic_scores"])
