@@ -1038,4 +1038,4 @@ def main(argv: list[str] | None = None) -> int:
             f"monitor: database error: {exc}. The interrupted transaction was rolled back; "
             "nothing stored is lost. 'monitor doctor' checks the database."
         )
-        return EXIT_SOURCES_FAILED
+        return EXIT_USAGE  # a database error, as the README's exit codes say: not a source

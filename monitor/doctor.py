@@ -84,6 +84,12 @@ def check_database(config: Config) -> list[Check]:
     from monitor.store import SCHEMA_VERSION, Store, StoreError
 
     if not config.database.exists():
+        from monitor.store import check_database_folder
+
+        try:
+            check_database_folder(config.database)
+        except StoreError as exc:
+            return [Check("database", FAIL, str(exc))]
         return [Check("database", OK, f"{config.database}: new, created by the first run")]
     try:
         store = Store.open(config.database)

@@ -26,7 +26,7 @@ from monitor.operations import purge
 from monitor.records import Post, RunReport, SourceRun
 from monitor.report.digest import Digest, email_parts, scoped, write_digest
 from monitor.report.mail import mail_due, queue_digest, send_pending
-from monitor.store import Store
+from monitor.store import Store, StoreError, check_database_folder
 from monitor.text.redact import pseudonymise, redact
 from monitor.understand import Model, understand_batch
 
@@ -50,8 +50,14 @@ def run_lock(database: Path) -> Iterator[None]:
     leaves nothing that blocks the next one.
     """
     lock_path = Path(f"{database}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "a+")
+    check_database_folder(database)
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot take the run lock {lock_path}: {exc.strerror}. The database's folder "
+            "must be writable; choose another path with --db or 'database' in the config."
+        ) from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

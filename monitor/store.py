@@ -260,6 +260,25 @@ def _storable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def check_database_folder(path: Path) -> None:
+    """StoreError unless ``path``'s folder exists and is a folder: a mistyped --db never
+    creates folders silently, and never ends in a traceback."""
+    folder = Path(path).parent
+    if not folder.exists():
+        missing = next((p for p in reversed([folder, *folder.parents]) if not p.exists()), folder)
+        gap = "" if missing == folder else f" ({missing} is missing)"
+        raise StoreError(
+            f"cannot open database {path}: the folder {folder} does not exist{gap}. Create it "
+            f"first (mkdir -p {folder}) or choose another path with --db or 'database' in "
+            "the config."
+        )
+    if not folder.is_dir():
+        raise StoreError(
+            f"cannot open database {path}: {folder} is a file, not a folder. Choose another "
+            "path with --db or 'database' in the config."
+        )
+
+
 class Store:
     """One SQLite database file. Open with ``Store.open(path)``; close when done."""
 
@@ -273,8 +292,8 @@ class Store:
     def open(cls, path: Path) -> Store:
         """Open (creating if needed) and migrate to the current schema."""
         path = Path(path)
+        check_database_folder(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30)
             conn.execute("PRAGMA busy_timeout = 30000")
             # 64 MiB of page cache instead of SQLite's 2 MiB: at a million posts the

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from monitor.cli import EXIT_LOCKED, EXIT_SOURCES_FAILED, EXIT_USAGE, main
 from monitor.config import example_config_text
 from monitor.pipeline import run_lock
@@ -90,6 +92,7 @@ def test_config_option_works_before_and_after_the_command(tmp_path):
 def test_db_option_overrides_the_config(tmp_path):
     path = replay_config(tmp_path, POSTS)
     other = tmp_path / "elsewhere" / "other.db"
+    other.parent.mkdir()  # monitor never creates a missing folder on its own
     assert main(["--config", str(path), "--db", str(other), "collect", "-q"]) == 0
     assert other.exists() and not (tmp_path / "monitor.db").exists()
 
@@ -289,3 +292,27 @@ def test_a_digest_of_a_future_day_is_refused(tmp_path, capsys):
         assert "in the future" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
     assert not (tmp_path / "monitor.db").exists()  # refused before anything ran
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "missing-folder", "proc"])
+def test_a_bad_database_path_is_one_clear_line_and_exit_2(tmp_path, capsys, where):
+    """Cron reads exit 1 as "sources failed": a wrong --db is a usage error, said in one
+    line, and no folder is created on the way."""
+    config = tmp_path / "monitor.toml"
+    assert main(["init", str(config)]) == 0
+    capsys.readouterr()
+    bad = {
+        "under-a-file": config / "sub" / "x.db",
+        "missing-folder": tmp_path / "tidak" / "ada" / "x.db",
+        "proc": Path("/proc/monitor-test-x.db"),
+    }[where]
+    for command in (["run"], ["collect"]):
+        code = main(["--config", str(config), "--db", str(bad), *command, "-q"])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.count("\n") == 1 and "Traceback" not in err and str(bad.parent) in err
+    if where != "proc":  # doctor names a missing folder before the first run needs it
+        assert main(["--config", str(config), "--db", str(bad), "doctor"]) == 1
+        out = capsys.readouterr().out
+        assert "database" in out and "FAIL" in out and "does not exist" in out
+    assert not (tmp_path / "tidak").exists()
