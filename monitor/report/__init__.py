@@ -15,7 +15,11 @@ def web_link(url: object) -> str:
     text = str(url or "").strip()
     if any(c.isspace() or ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in text):
         return ""
-    return text if text.lower().startswith(("http://", "https://")) else ""
+    if not text.lower().startswith(("http://", "https://")):
+        return ""
+    from monitor.text.redact import redact_url  # personal data out of query and fragment
+
+    return redact_url(text)
 
 
 def templates() -> Environment:

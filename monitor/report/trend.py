@@ -297,7 +297,9 @@ def resolve_agency_id(config: Config, store: Store, agency_id: str) -> str:
 
 
 def _safe_url(url: str) -> str:
-    return url if url.lower().startswith(SAFE_URL_SCHEMES) else ""
+    from monitor.text.redact import redact_url  # personal data out of query and fragment
+
+    return redact_url(url) if url.lower().startswith(SAFE_URL_SCHEMES) else ""
 
 
 def build_trend(
