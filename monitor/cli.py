@@ -135,6 +135,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print_run(report)
     if report.failed_sources or report.errors:
         return EXIT_SOURCES_FAILED
+    if not any(source.enabled for source in config.sources) and args.command == "run":
+        _stderr(
+            "monitor: no source is enabled, so nothing was collected; the digest says its "
+            "data is incomplete. Set enabled = true on a source in the config."
+        )
+        return EXIT_SOURCES_FAILED
     if config.operations.heartbeat_url:
         from monitor.operations import ping_heartbeat
 

@@ -43,6 +43,15 @@ def check_config(config: Config, environ=os.environ) -> list[Check]:
             )
         else:
             checks.append(Check(f"source {source.name}", OK, source.type))
+    if not any(source.enabled for source in config.sources):
+        checks.append(
+            Check(
+                "sources",
+                FAIL,
+                "no source is enabled: runs collect nothing and every digest says its data is "
+                "incomplete; set enabled = true on a source in the config",
+            )
+        )
     smtp = config.digest.smtp
     if smtp.host:
         for env in (smtp.username_env, smtp.password_env):

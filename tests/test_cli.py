@@ -316,3 +316,11 @@ def test_a_bad_database_path_is_one_clear_line_and_exit_2(tmp_path, capsys, wher
         out = capsys.readouterr().out
         assert "database" in out and "FAIL" in out and "does not exist" in out
     assert not (tmp_path / "tidak").exists()
+
+
+def test_a_run_with_no_source_enabled_exits_1_and_says_why(tmp_path, capsys):
+    config = tmp_path / "monitor.toml"
+    assert main(["init", str(config)]) == 0  # the example enables no source
+    capsys.readouterr()
+    assert main(["--config", str(config), "run", "-q"]) == 1
+    assert "no source is enabled" in capsys.readouterr().err

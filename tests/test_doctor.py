@@ -17,10 +17,24 @@ def by_area(checks, prefix):
     return [c for c in checks if c.area.startswith(prefix)]
 
 
+def with_a_source(config):
+    config.sources = [SourceConfig(name="demo", type="replay")]
+    return config
+
+
 def test_a_fresh_setup_is_all_good(config):
-    checks = run_doctor(config, environ={})
+    checks = run_doctor(with_a_source(config), environ={})
     assert not needs_a_person(checks)
     assert by_area(checks, "model")[0].status == OK
+
+
+def test_no_enabled_source_needs_a_person(config):
+    """Missing data never reads as "all good": a setup that collects nothing fails."""
+    config.sources = [SourceConfig(name="x1", type="x", enabled=False)]
+    checks = run_doctor(config, environ={})
+    [sources] = by_area(checks, "sources")
+    assert sources.status == FAIL and "no source is enabled" in sources.detail
+    assert needs_a_person(checks)
 
 
 def test_a_tampered_model_needs_a_person(config, tmp_path, monkeypatch):
@@ -71,6 +85,7 @@ def test_an_unconfirmed_digest_names_the_command_to_resend_it_and_a_dropped_one_
 
     from monitor.report.mail import drop, droppable
 
+    with_a_source(config)
     with Store.open(config.database) as store:
         store.enqueue_mail("2026-11-21", "all", ["staf@example.org"], "s", b"m")
         store.enqueue_mail("2026-11-21", "rsud-sk-lerik", ["humas@example.org"], "s", b"m")
