@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -127,8 +128,8 @@ def _bad_string(value: str) -> str:
 
 def value_problem(value: Any, where: str = "record") -> str:
     """Why a decoded JSON-like value cannot be stored ("" when it can): a string (or key)
-    that is not encodable as UTF-8, or nesting deeper than MAX_NESTING. Walks without
-    recursion, so any depth is safe to check."""
+    that is not encodable as UTF-8, NaN or Infinity, or nesting deeper than MAX_NESTING.
+    Walks without recursion, so any depth is safe to check."""
     stack: list[tuple[Any, str, int]] = [(value, where, 0)]
     while stack:
         item, path, depth = stack.pop()
@@ -136,6 +137,8 @@ def value_problem(value: Any, where: str = "record") -> str:
             problem = _bad_string(item)
             if problem:
                 return f"{path}: {problem}, not valid UTF-8"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return f"{path}: {item} is not a finite number"
         elif isinstance(item, Mapping | list | tuple):
             if depth >= MAX_NESTING:
                 return f"{where} nested deeper than {MAX_NESTING} levels"
@@ -161,10 +164,11 @@ def storable(post: Post) -> Post:
     return post
 
 
-def parse_record(text: str | bytes) -> Any:
+def parse_record(text: str | bytes, check: bool = True) -> Any:
     """One JSON record (a line of a JSON-lines file), or ValueError saying why not:
     broken JSON, invalid UTF-8, too deeply nested (RecursionError in the parser), or
-    holding strings that cannot be stored."""
+    (with ``check``) holding values that cannot be stored. ``check=False`` leaves that
+    walk to the caller that walks the record anyway (``post_from_record``)."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -173,7 +177,7 @@ def parse_record(text: str | bytes) -> Any:
         raise BadRecord(f"not valid UTF-8 (byte {exc.start + 1})") from None
     except RecursionError:
         raise BadRecord("not readable JSON (nested too deeply)") from None
-    problem = value_problem(value)
+    problem = value_problem(value) if check else ""
     if problem:
         raise BadRecord(problem)
     return value

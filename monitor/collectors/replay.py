@@ -11,8 +11,6 @@ lines already read.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -20,7 +18,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor.clock import parse_iso
-from monitor.collectors import Batch, CollectContext, CollectorError, parse_record, storable
+from monitor.collectors import (
+    Batch,
+    CollectContext,
+    CollectorError,
+    parse_record,
+    value_problem,
+)
 from monitor.config import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
@@ -36,31 +40,6 @@ def bundled_demo_path() -> Path:
 # Timestamps outside this range are rejected: a clock or a parser went wrong.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _storable(record: dict) -> bool:
-    """No lone surrogate (not UTF-8) and no NaN/Infinity anywhere: the record can be kept.
-
-    A walk, not json.dumps: a third of the cost of storing a post went to that check.
-    """
-    stack: list = [record]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if _SURROGATE.search(value):
-                return False
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                return False
-        elif isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return True
 
 
 def post_from_record(
@@ -86,8 +65,8 @@ def post_from_record(
         raise ValueError("missing 'id'")
     if not isinstance(text, str):
         raise ValueError(f"post {post_id}: missing 'text'")
-    if not _storable(record):
-        raise ValueError(f"post {post_id}: not valid UTF-8 text or a non-finite number")
+    if problem := value_problem(record):  # the collectors' shared check, one walk
+        raise ValueError(f"post {post_id}: not valid UTF-8 text or a non-finite number ({problem})")
     try:
         created_at = _created_at(record, now, timezone, relative_times)
     except OverflowError:
@@ -177,8 +156,8 @@ class ReplayCollector:
                 if line_number <= start or not raw_line.strip():
                     continue
                 try:
-                    record = parse_record(raw_line.decode("utf-8"))  # the shared check
-                    posts.append(storable(self._post(record)))
+                    # post_from_record walks the record once (the shared check)
+                    posts.append(self._post(parse_record(raw_line.decode("utf-8"), check=False)))
                 except (ValueError, OverflowError, RecursionError) as exc:  # bad UTF-8, JSON
                     rejected.append(f"{self.path.name}:{line_number}: {exc}")
                 if len(posts) + len(rejected) >= BATCH_SIZE:
