@@ -104,6 +104,17 @@ def other_places() -> tuple[str, ...]:
     )
 
 
+def handle_key(handle: str) -> str:
+    """A handle as compared: lower case, without the leading @."""
+    return handle.strip().lower().lstrip("@")
+
+
+def agency_handles(agencies: Iterable[AgencyConfig]) -> dict[str, str]:
+    """Each official handle (``handle_key``) -> its agency id: the one table intake and
+    the gazetteer use to tell an agency's own posts."""
+    return {handle_key(h): a.id for a in agencies for h in a.handles if handle_key(h)}
+
+
 class Gazetteer:
     def __init__(
         self,
@@ -112,6 +123,7 @@ class Gazetteer:
         default_region: str = "",
     ):
         self.agencies = {a.id: a for a in agencies}
+        self._by_handle = agency_handles(agencies)
         self.default_region = default_region
         self._within = {r.id: r.within for r in regions if r.within}
         specific: dict[tuple[str, ...], str] = {}
@@ -145,9 +157,9 @@ class Gazetteer:
         self._areas = PhraseIndex(
             {_place(place): agency.id for agency in agencies for place in agency.places}
         )
-        self._vocabulary = self._distinctive_words(names, regions)
-        self._vocab_set = frozenset(self._vocabulary)
         self._everyday = self._everyday_words()
+        self._vocabulary = self._distinctive_words(names, regions, self._everyday)
+        self._vocab_set = frozenset(self._vocabulary)
         self._correct = lru_cache(maxsize=50_000)(self._correct_uncached)
 
     @staticmethod
@@ -164,9 +176,11 @@ class Gazetteer:
         words = set(lexicon) | {w for meaning in lexicon.values() for w in meaning.split()}
         return frozenset(words | stopwords())
 
-    @classmethod
+    @staticmethod
     def _distinctive_words(
-        cls, names: dict[tuple[str, ...], str], regions: Iterable[RegionConfig]
+        names: dict[tuple[str, ...], str],
+        regions: Iterable[RegionConfig],
+        everyday: frozenset[str],
     ) -> list[str]:
         """Words that tell one agency or place from another: what typos are corrected to.
 
@@ -179,7 +193,6 @@ class Gazetteer:
             for word in phrase:
                 agencies_of.setdefault(word, set()).update(agency_ids.lstrip("*").split("|"))
         agencies_using = Counter({word: len(ids) for word, ids in agencies_of.items()})
-        everyday = cls._everyday_words()
         candidates = {w for w, count in agencies_using.items() if count <= 2}
         candidates |= {w for r in regions for place in r.places for w in _place(place)}
         return sorted(
@@ -204,17 +217,7 @@ class Gazetteer:
 
     def agency_of_handle(self, handle: str) -> str:
         """The agency whose own account ``handle`` is ("" when none)."""
-        handle = handle.strip().lower().lstrip("@")
-        if not handle:
-            return ""
-        return next(
-            (
-                a.id
-                for a in self.agencies.values()
-                if handle in {h.lower().lstrip("@") for h in a.handles}
-            ),
-            "",
-        )
+        return self._by_handle.get(handle_key(handle), "")
 
     # --- resolution -----------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from monitor.agencies import Gazetteer
+from monitor.agencies import Gazetteer, agency_handles, handle_key
 from monitor.aggregate import aggregate_days, assign_cases, days_of
 from monitor.classify import load_model
 from monitor.clock import local_date, to_iso, utc_now
@@ -94,10 +94,8 @@ def display_redactor(config: Config) -> Callable[[str], str]:
     """The redaction for shown text: personal data out, agencies' own handles kept."""
     if config.privacy.show_author_handles:
         return lambda text: redact(text, keep_handles=None)
-    agency_handles = frozenset(
-        handle.lower().lstrip("@") for agency in config.agencies for handle in agency.handles
-    )
-    return lambda text: redact(text, keep_handles=agency_handles)
+    official = frozenset(agency_handles(config.agencies))
+    return lambda text: redact(text, keep_handles=official)
 
 
 def author_agency_of(config: Config) -> Callable[[Post], str]:
@@ -105,14 +103,10 @@ def author_agency_of(config: Config) -> Callable[[Post], str]:
 
     Read at intake, before the author is pseudonymised: an agency's replies and
     announcements are never complaints against it."""
-    by_handle = {
-        handle.lower().lstrip("@"): agency.id
-        for agency in config.agencies
-        for handle in agency.handles
-    }
+    by_handle = agency_handles(config.agencies)
     if not by_handle:
         return lambda post: ""
-    return lambda post: by_handle.get(post.author_handle.lower().lstrip("@"), "")
+    return lambda post: by_handle.get(handle_key(post.author_handle), "")
 
 
 def collect(
