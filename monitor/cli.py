@@ -392,12 +392,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         to_html,
         to_markdown,
     )
-    from monitor.classify.routing import (
-        evaluate_routing,
-        load_routing_set,
-        routing_gazetteer,
-        routing_markdown,
-    )
+    from monitor.classify.routing import routing_markdown, score_routing_set
     from monitor.classify.samples import (
         blind_set_path,
         load_samples,
@@ -448,19 +443,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     routing_path = Path(args.routing) if args.routing else routing_set_path()
     if routing_path.exists():
         config = _load(args) if args.routing_config else None
-        agencies = config.agencies if config else None
-        if agencies is None:
-            from monitor.config import example_config
-
-            base = example_config(routing_path.parent)
-            agencies, regions = base.agencies, base.regions
-        else:
-            regions = config.regions
-        cases, problems = load_routing_set(routing_path)
+        routing, problems = score_routing_set(model, routing_path, config)
         for problem in problems[:20]:
             _stderr(f"skipped: {problem}")
-        gazetteer = routing_gazetteer(agencies, regions, routing_path.parent)
-        parts += [routing_markdown(evaluate_routing(model, gazetteer, cases)), ""]
+        parts += [routing_markdown(routing), ""]
     parts.append(to_markdown(evaluation, model.version).replace("# Evaluation", "# Details", 1))
     markdown = "\n".join(parts)
     out = Path(args.out)

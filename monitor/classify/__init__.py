@@ -106,17 +106,11 @@ def train_model(
 
 def _routing_summary(model) -> dict:
     """The routing set scored with the shipped gazetteer, or {} without a routing set."""
-    from monitor.classify.routing import evaluate_routing, load_routing_set, routing_gazetteer
+    from monitor.classify.routing import score_routing_set
     from monitor.classify.samples import routing_set_path
-    from monitor.config import example_config
 
     path = routing_set_path()
-    if not path.exists():
-        return {}
-    cases, _ = load_routing_set(path)
-    config = example_config(path.parent)
-    gazetteer = routing_gazetteer(config.agencies, config.regions, path.parent)
-    return evaluate_routing(model, gazetteer, cases).summary()
+    return score_routing_set(model, path)[0].summary() if path.exists() else {}
 
 
 __all__ = ["KeywordBaseline", "ModelError", "TextModel", "load_model", "train_model"]

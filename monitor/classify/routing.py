@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from monitor.agencies import Gazetteer
-from monitor.config import AgencyConfig, RegionConfig
+from monitor.config import AgencyConfig, Config, RegionConfig
 from monitor.understand import Model, resolve
 
 HANDLES_FILE = "handles.json"
@@ -137,6 +137,19 @@ def evaluate_routing(
     if unknown:
         raise ValueError(f"the routing set names agencies not in the config: {dict(unknown)}")
     return result
+
+
+def score_routing_set(
+    model: Model, path: Path, config: Config | None = None
+) -> tuple[RoutingResult, list[str]]:
+    """The routing set at ``path`` scored with ``config``'s agencies and regions (default:
+    the shipped example, which the set is written for); also the lines it could not read."""
+    from monitor.config import example_config
+
+    places = config or example_config(Path(path).parent)
+    cases, problems = load_routing_set(path)
+    gazetteer = routing_gazetteer(places.agencies, places.regions, Path(path).parent)
+    return evaluate_routing(model, gazetteer, cases), problems
 
 
 def routing_markdown(result: RoutingResult, show: int = 40) -> str:
