@@ -990,7 +990,7 @@ def _setup_logging(args: argparse.Namespace, config: Config | None = None) -> No
     """stderr logs (text or JSON lines); with a config, also its log file, and every
     secret the config names masked as *** wherever it would appear."""
     from monitor.logsetup import setup_logging
-    from monitor.operations import secret_values
+    from monitor.secrets import secret_values
 
     if config is None:
         setup_logging(_log_level(args), args.log_format)

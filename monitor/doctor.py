@@ -90,6 +90,7 @@ def check_model() -> list[Check]:
 
 
 def check_database(config: Config) -> list[Check]:
+    from monitor.secrets import secret_values
     from monitor.store import SCHEMA_VERSION, Store, StoreError
 
     if not config.database.exists():
@@ -101,7 +102,7 @@ def check_database(config: Config) -> list[Check]:
             return [Check("database", FAIL, str(exc))]
         return [Check("database", OK, f"{config.database}: new, created by the first run")]
     try:
-        store = Store.open(config.database)
+        store = Store.open(config.database, secret_values(config))
     except StoreError as exc:
         return [Check("database", FAIL, str(exc))]
     checks = []

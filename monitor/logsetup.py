@@ -15,12 +15,11 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
+
+from monitor.secrets import SecretMask
 
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 FILE_TEXT_FORMAT = "%(utc_time)s " + TEXT_FORMAT  # a file is read later: it needs the time
-MASK = "***"
-MIN_SECRET_LENGTH = 4
 DEFAULT_MAX_BYTES = 10_000_000
 DEFAULT_BACKUPS = 5
 QUIET_LOGGERS = ("httpx", "httpcore")  # they log every request URL at INFO
@@ -41,19 +40,8 @@ class SecretFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()):
         super().__init__()
-        variants: set[str] = set()
-        for secret in secrets:
-            if secret and len(secret) >= MIN_SECRET_LENGTH:
-                variants.add(secret)
-                variants.add(quote(secret, safe=""))  # as it appears in a logged URL
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted(variants, key=lambda s: (-len(s), s))
-
-    def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        self.mask = SecretMask(secrets)
+        self.secrets = self.mask.secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:

@@ -6,8 +6,8 @@
 - ``backup``: a consistent copy of the database while runs go on (SQLite's online
   backup API), checked before it is given its final name.
 - ``ping_heartbeat``: tells an outside monitoring service that a run succeeded.
-- ``secret_values`` / ``config_secret_warnings``: the secrets to keep out of logs,
-  and values in the config file that look like secrets put there by mistake.
+- ``config_secret_warnings``: values in the config file that look like secrets put
+  there by mistake (the secrets themselves: monitor/secrets.py).
 - ``outbox_listing`` / ``resend_job`` / ``drop_job``: ``monitor outbox``, a person's
   way to see the digest e-mails and resend (or drop) one that was never confirmed.
 """
@@ -20,7 +20,7 @@ import os
 import re
 import sqlite3
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ import httpx
 
 from monitor.clock import day_bounds_utc, local_date, to_iso, to_utc, utc_now
 from monitor.config import ENV_NAME, Config
+from monitor.secrets import secret_values
 from monitor.store import CopyFailed, Store
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ VACUUM_MIN_BYTES = 50 * 1024 * 1024  # ... or more than this many bytes
 BACKUP_PAGES_PER_STEP = 1024
 BACKUP_PAUSE_SECONDS = 0.005
 HEARTBEAT_TIMEOUT_SECONDS = 10.0
-MIN_SECRET_LENGTH = 4
 
 
 class BackupError(Exception):
@@ -325,27 +325,6 @@ def _without_url(text: str, url: str) -> str:
 # --- secrets --------------------------------------------------------------------------
 
 
-def secret_env_names(config: Config) -> list[str]:
-    """Every environment variable the config names as holding a secret."""
-    names = [env for source in config.sources for env in source.credentials.values()]
-    names += [
-        config.digest.smtp.username_env,
-        config.digest.smtp.password_env,
-        config.privacy.pseudonym_key_env,
-        config.ingest.secret_env,
-    ]
-    return list(dict.fromkeys(name for name in names if name))
-
-
-def secret_values(config: Config, environ: Mapping[str, str] = os.environ) -> list[str]:
-    """The values of those variables that are set (at least 4 characters), longest first."""
-    values = {environ.get(name, "") for name in secret_env_names(config)}
-    return sorted(
-        (value for value in values if len(value) >= MIN_SECRET_LENGTH),
-        key=lambda value: (-len(value), value),
-    )
-
-
 # Keys whose values are words people write, never credentials.
 _NOT_SECRET_KEYS = frozenset({"aliases", "places", "queries", "name", "short_name"})
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -465,7 +444,7 @@ def outbox_listing(config: Config, everything: bool = False, recent_sent: int = 
     the ``recent_sent`` latest sent ones (all with ``everything``). Read only, no lock."""
     if not config.database.exists():
         return []
-    with Store.open(config.database) as store:
+    with Store.open(config.database, secret_values(config)) as store:
         rows = store.outbox_messages()
     if everything:
         return rows

@@ -26,6 +26,7 @@ from monitor.operations import purge
 from monitor.records import Post, RunReport, SourceRun
 from monitor.report.digest import Digest, email_parts, scoped, write_digest
 from monitor.report.mail import mail_due, queue_digest, send_pending
+from monitor.secrets import secret_values
 from monitor.store import Store, StoreError, check_database_folder
 from monitor.text.redact import pseudonymise, redact
 from monitor.understand import Model, understand_batch
@@ -79,7 +80,7 @@ def run_lock(database: Path) -> Iterator[None]:
 
 def open_store(config: Config) -> Store:
     """Open the configured database and mirror the config's agencies into it."""
-    store = Store.open(config.database)
+    store = Store.open(config.database, secret_values(config))
     store.sync_agencies(config.agencies)
     return store
 
@@ -165,7 +166,7 @@ def collect(
             log.exception("source %s failed", source.name)
             result.error = f"unexpected error: {type(exc).__name__}: {exc}"
         result.duration_s = time.monotonic() - started
-        store.record_source_run(run_id, result)
+        result = store.record_source_run(run_id, result)  # as stored: secrets masked
         status = f"GAGAL: {result.error}" if result.error else "ok"
         progress(
             f"sumber {source.name}: {result.fetched} diambil, {result.new} baru, "
@@ -371,5 +372,5 @@ def run(
             report.errors.append(f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            store.finish_run(run_id, status, report.processed, report.errors)
+            report.errors = store.finish_run(run_id, status, report.processed, report.errors)
         return report

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from monitor.clock import parse_iso, to_iso, utc_now
 from monitor.records import Analysis, Post, SourceRun, StoredPost
+from monitor.secrets import SecretMask
 
 log = logging.getLogger(__name__)
 
@@ -282,15 +283,19 @@ def check_database_folder(path: Path) -> None:
 class Store:
     """One SQLite database file. Open with ``Store.open(path)``; close when done."""
 
-    def __init__(self, db: Database, path: Path):
+    def __init__(self, db: Database, path: Path, secrets: Iterable[str] = ()):
         self.db = db
         self.path = path
+        # Every error text is masked as it is written and as it is read: the one
+        # boundary a secret echoed by a remote server meets (see monitor/secrets.py).
+        self.mask = SecretMask(secrets)
 
     # --- opening ----------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating if needed) and migrate to the current schema."""
+    def open(cls, path: Path, secrets: Iterable[str] = ()) -> Store:
+        """Open (creating if needed) and migrate to the current schema. ``secrets``: the
+        values masked in every error text the store keeps or gives back."""
         path = Path(path)
         check_database_folder(path)
         try:
@@ -313,7 +318,7 @@ class Store:
                 f"cannot open database {path}: {exc}. Check that the folder exists and is "
                 "writable, or choose another path with --db or 'database' in the config."
             ) from None
-        store = cls(db, path)
+        store = cls(db, path, secrets)
         try:
             store._migrate()
         except BaseException:
@@ -607,7 +612,17 @@ class Store:
             )
         return int(cursor.lastrowid)
 
-    def record_source_run(self, run_id: int, result: SourceRun) -> None:
+    def _error_text(self, text: str) -> str:
+        return _storable(self.mask(text))
+
+    def record_source_run(self, run_id: int, result: SourceRun) -> SourceRun:
+        """Store one source's result; returns it as stored (secrets masked): what is
+        shown is then never more than what the database holds."""
+        result = replace(
+            result,
+            error=self._error_text(result.error),
+            rejections=[self._error_text(r) for r in result.rejections],
+        )
         with self.db.atomic():
             self.db.execute(
                 """INSERT OR REPLACE INTO run_sources (run_id, source, finished_at, fetched, new,
@@ -621,16 +636,16 @@ class Store:
                     result.new,
                     result.duplicates,
                     result.rejected,
-                    _storable(result.error),
+                    result.error,
                     round(result.duration_s, 3),
-                    json.dumps(
-                        [_storable(r) for r in result.rejections[:MAX_REJECTIONS_KEPT]],
-                        ensure_ascii=False,
-                    ),
+                    json.dumps(result.rejections[:MAX_REJECTIONS_KEPT], ensure_ascii=False),
                 ],
             )
+        return result
 
-    def finish_run(self, run_id: int, status: str, processed: int, errors: list[str]) -> None:
+    def finish_run(self, run_id: int, status: str, processed: int, errors: list[str]) -> list[str]:
+        """Close a run record; returns its errors as stored (secrets masked)."""
+        errors = [self._error_text(e) for e in errors]
         with self.db.atomic():
             self.db.execute(
                 """UPDATE runs SET finished_at = ?, status = ?, processed = ?, errors = ?
@@ -639,10 +654,11 @@ class Store:
                     to_iso(utc_now()),
                     status,
                     processed,
-                    json.dumps([_storable(e) for e in errors]),
+                    json.dumps(errors),
                     run_id,
                 ],
             )
+        return errors
 
     def unfinished_runs(self, except_run_id: int) -> tuple[str | None, int]:
         """(oldest start, number) of runs still marked 'running', other than ``except_run_id``."""
@@ -683,7 +699,7 @@ class Store:
             [since, since],
         ).fetchall()
         return [
-            SourceHealth(r[0], r[1] or "", r[2] or "", r[3] or "", r[4] or 0, r[5] or 0)
+            SourceHealth(r[0], r[1] or "", r[2] or "", self.mask(r[3] or ""), r[4] or 0, r[5] or 0)
             for r in rows
         ]
 
@@ -962,18 +978,20 @@ class Store:
 
     def outbox_backlog(self) -> list[tuple[str, int, str]]:
         """(status, count, greatest last_error) of the mail not sent, per status."""
-        return self.db.execute(
+        rows = self.db.execute(
             "SELECT status, count(*), max(last_error) FROM outbox "
             "WHERE status != 'sent' GROUP BY status"
         ).fetchall()
+        return [(status, count, self.mask(error or "")) for status, count, error in rows]
 
     def outbox_messages(self) -> list[dict[str, Any]]:
         """Every outbox row without its message bytes, newest day first (for listing)."""
-        return self.db.execute_returning_dicts(
+        rows = self.db.execute_returning_dicts(
             """SELECT id, day, scope, recipients, subject, status, attempts, last_error,
                       created_at, sent_at
                FROM outbox ORDER BY day DESC, scope"""
         )
+        return [{**row, "last_error": self.mask(row["last_error"] or "")} for row in rows]
 
     def outbox_message(self, day: str, scope: str) -> dict[str, Any] | None:
         """One day's outbox row for ``scope`` (without the message bytes), or None."""
@@ -993,7 +1011,7 @@ class Store:
                        attempts = attempts + (CASE WHEN ? = 'sending' THEN 1 ELSE 0 END),
                        sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
                    WHERE id = ?""",
-                [status, error, status, status, to_iso(utc_now()), mail_id],
+                [status, self._error_text(error), status, status, to_iso(utc_now()), mail_id],
             )
 
     # --- maintenance (retention, compaction, integrity, backup) -----------------------

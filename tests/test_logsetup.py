@@ -10,7 +10,7 @@ import pytest
 
 from monitor.config import SourceConfig
 from monitor.logsetup import setup_logging
-from monitor.operations import secret_values
+from monitor.secrets import secret_values
 
 SECRET = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0+uSeid/ULvsea4J"
 OTHER_SECRET = "hunter2-smtp"

@@ -27,9 +27,9 @@ from monitor.operations import (
     purge,
     purge_job,
     secret_reason,
-    secret_values,
 )
 from monitor.pipeline import RunLocked, run, run_lock
+from monitor.secrets import secret_values
 from monitor.store import Store
 from tests.conftest import make_post
 from tests.httpserver import Reply
