@@ -125,6 +125,7 @@ class HttpConfig:
     retries: int = 3
     max_wait_seconds: int = 60  # wait out a rate limit this short; stop the source if longer
     contact: str = ""  # put in the User-Agent so API owners can reach the operator
+    source_budget_seconds: int = 600  # one source's share of one run, waits included
 
 
 @dataclass
@@ -424,6 +425,7 @@ HTTP = {
     "retries": Key(int, 3, check=_non_negative),
     "max_wait_seconds": Key(int, 60, check=_non_negative),
     "contact": Key(str, ""),
+    "source_budget_seconds": Key(int, 600, check=_positive),
 }
 INGEST = {
     "host": Key(str, "127.0.0.1"),

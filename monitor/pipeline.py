@@ -141,6 +141,7 @@ def collect(
             http=config.http,
             sleep=sleep,
             fetched_this_month=store.fetched_since(source.name, month_start),
+            deadline=started + config.http.source_budget_seconds,
         )
         try:
             collector = build_collector(source, context)

@@ -466,7 +466,11 @@ def test_timeout_is_reported(config, http_server, sleeps):
     result, store = collect_once(config, make_source(http_server), sleeps)
     with store:
         assert cursor_of(store) is None
-    assert "query '#kupang'" in result.error and "timed out (after 2 tries)" in result.error
+    assert (
+        "query '#kupang'" in result.error
+        and "timed out (no complete answer within" in result.error
+        and "(after 2 tries)" in result.error
+    )
 
 
 def test_malformed_json_fails_the_query(config, http_server, sleeps):

@@ -101,8 +101,11 @@ def test_a_database_held_by_another_process_for_a_while_is_waited_for(tmp_path, 
 
 
 def test_dns_failure_is_a_source_error_and_the_others_go_on(tmp_path, config, monkeypatch):
+    lookups: list[str] = []
+
     def no_dns(host, *args, **kwargs):
         if host == "api.example.invalid":
+            lookups.append(host)
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return real(host, *args, **kwargs)
 
@@ -114,7 +117,7 @@ def test_dns_failure_is_a_source_error_and_the_others_go_on(tmp_path, config, mo
             name="news",
             type="rss",
             base_url="http://api.example.invalid",
-            queries=["dukcapil"],
+            queries=[f"dukcapil {n}" for n in range(13)],
             options={"feeds": [], "google_news": True},
         ),
     ]
@@ -122,6 +125,8 @@ def test_dns_failure_is_a_source_error_and_the_others_go_on(tmp_path, config, mo
     by_name = {s.source: s for s in report.sources}
     assert by_name["good"].new == 3
     assert "cannot connect" in by_name["news"].error
+    # One lookup for 13 feeds on that host: no retries, the host skipped for the run.
+    assert lookups == ["api.example.invalid"]
     with Store.open(config.database) as store:
         [(error,)] = store.db.execute(
             "SELECT error FROM run_sources WHERE source = 'news'"

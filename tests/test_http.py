@@ -9,7 +9,13 @@ import pytest
 
 from monitor.collectors import CollectContext, CollectorError
 from monitor.collectors import http as http_module
-from monitor.collectors.http import Http, SourceStopped, reset_moment, user_agent
+from monitor.collectors.http import (
+    HostUnreachable,
+    Http,
+    SourceStopped,
+    reset_moment,
+    user_agent,
+)
 from monitor.config import HttpConfig
 from tests.httpserver import Reply
 
@@ -59,7 +65,9 @@ def test_retry_after_on_503_is_honoured(http_server, sleeps):
     assert sleeps.waits == [pytest.approx(7, abs=1)]
 
 
-def test_connection_refused_is_reported_after_retries(sleeps):
+def test_a_refused_connection_is_not_retried_and_the_host_is_skipped_for_the_run(
+    http_server, sleeps
+):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -67,14 +75,117 @@ def test_connection_refused_is_reported_after_retries(sleeps):
     class Dead:
         url = f"http://127.0.0.1:{port}"
 
-    with pytest.raises(CollectorError, match="cannot connect"):
-        client(Dead, sleeps).get("/x")
-    assert len(sleeps.waits) == 2
+    http = client(Dead, sleeps)
+    with pytest.raises(HostUnreachable, match="cannot connect .*not retried") as first:
+        http.get("/x")
+    assert sleeps.waits == []  # no backoff: retrying an unreachable host never helps
+    # The next request to that host fails at once with the first error, without
+    # touching the network (nothing listens there, and the same words come back).
+    with pytest.raises(HostUnreachable) as second:
+        http.get("/y")
+    assert str(first.value).split(": ", 1)[1] == str(second.value).split(": ", 1)[1]
+    # Another host is still asked.
+    http_server.route("GET", "/ok", Reply(json={"ok": 1}))
+    assert http.get_json(f"{http_server.url}/ok")[0] == {"ok": 1}
+
+
+def trickling_server(headers_slowly: bool, step: float = 0.25, total_bytes: int = 40):
+    """A raw server that answers one byte every ``step`` seconds: the head too, or only
+    the body. It stops after ``total_bytes`` body bytes, so a client without a total
+    deadline gets a whole (slow) answer instead of hanging the test."""
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                head = (
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {total_bytes}\r\n\r\n".encode()
+                )
+                body = b'"' + b"x" * (total_bytes - 2) + b'"'
+                payload = (head if headers_slowly else b"") + body
+                if not headers_slowly:
+                    conn.sendall(head)
+                try:
+                    for i in range(len(payload)):
+                        if stop.is_set():
+                            return
+                        conn.sendall(payload[i : i + 1])
+                        time.sleep(step)
+                except OSError:
+                    continue  # the client gave up: serve the next one
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    class Server:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+        @staticmethod
+        def close() -> None:
+            stop.set()
+            listener.close()
+
+    return Server
+
+
+@pytest.mark.parametrize("headers_slowly", [False, True], ids=["body", "head"])
+def test_a_trickling_server_is_cut_off_at_the_total_deadline(sleeps, headers_slowly):
+    # Every byte comes well within the 1 s per-read timeout; the whole answer
+    # would take 10 s. Only a deadline on the whole request ends it.
+    server = trickling_server(headers_slowly)
+    try:
+        http = client(server, sleeps, timeout_seconds=1, retries=0)
+        with pytest.raises(CollectorError, match=r"timed out \(no complete answer within 1 s\)"):
+            http.get_json("/search")
+    finally:
+        server.close()
+
+
+def test_the_source_time_budget_stops_it_and_says_it_goes_on_next_run(http_server, sleeps):
+    import time
+
+    http_server.route("GET", "/page", Reply(json={"next": 1}, delay=0.3))
+    http = client(http_server, sleeps, source_budget_seconds=1)
+    http.context.deadline = time.monotonic() + 1.0
+    pages = 0
+    with pytest.raises(SourceStopped, match="time budget for this run used up .1 s") as stop:
+        for _ in range(50):
+            http.get_json("/page")
+            pages += 1
+    assert 1 <= pages < 50
+    assert "the rest next run" in str(stop.value)
+
+
+def test_a_rate_limit_wait_longer_than_the_budget_left_stops_instead_of_waiting(
+    http_server, sleeps
+):
+    import time
+
+    http_server.route("GET", "/limited", Reply(status=429, headers={"Retry-After": "30"}))
+    http = client(http_server, sleeps, max_wait_seconds=60)
+    http.context.deadline = time.monotonic() + 5.0
+    with pytest.raises(SourceStopped):
+        http.get("/limited")
+    assert sleeps.waits == []  # 30 s is within max_wait_seconds but not within the budget
 
 
 def test_slow_response_times_out(http_server, sleeps):
     http_server.route("GET", "/slow", Reply(json={}, delay=0.6))
-    with pytest.raises(CollectorError, match="timed out .after 2 tries"):
+    with pytest.raises(
+        CollectorError, match=r"timed out \(no complete answer within 0.2 s\) \(after 2 tries"
+    ):
         client(http_server, sleeps, timeout_seconds=0.2, retries=1).get("/slow")
 
 

@@ -59,6 +59,8 @@ class CollectContext:
     sleep: Callable[[float], None] = time.sleep  # tests pass a recorder instead
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     fetched_this_month: int = 0  # records this source fetched in the current UTC month
+    # time.monotonic() at which this source's share of the run ends (http.source_budget_seconds)
+    deadline: float | None = None
 
     def credential(self, source: SourceConfig, name: str) -> str:
         """The secret named ``name`` in the source's credentials, from the environment."""

@@ -1,8 +1,15 @@
 """The one HTTP client every collector uses.
 
-- a timeout on every request and a User-Agent that names the project;
-- retries with exponential backoff and jitter on connection errors, timeouts,
-  bodies cut off mid-way and 5xx answers, honouring ``Retry-After``;
+- a total deadline on every request (``http.timeout_seconds`` for the whole answer,
+  connecting and every read included: a server trickling one byte at a time is cut
+  off at that total) and a User-Agent that names the project;
+- a time budget per source and run (``http.source_budget_seconds``, waits included):
+  when it is used up the source stops for this run (``SourceStopped``) and goes on
+  from its cursor next run, so one slow API never holds the run lock for long;
+- retries with exponential backoff and jitter on timeouts, bodies cut off mid-way
+  and 5xx answers, honouring ``Retry-After``; a host that cannot be reached at all
+  (DNS failure, connection refused or not answering) is not retried: every later
+  request to it in this run fails at once with the first error (``HostUnreachable``);
 - rate limits: 429 answers and "remaining: 0" headers of each API (X, Mastodon,
   Bluesky, generic ``Retry-After``) are waited out when the wait is short
   (``http.max_wait_seconds``), otherwise the source stops for this run with
@@ -19,10 +26,12 @@ import email.utils
 import json
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpcore
 import httpx
 
 from monitor import __version__
@@ -45,6 +54,87 @@ class SourceStopped(CollectorError):
     def __init__(self, message: str, resume_at: datetime | None = None):
         super().__init__(message)
         self.resume_at = resume_at
+
+
+class HostUnreachable(CollectorError):
+    """A host that could not be reached at all (DNS, refused, no answer to connect)."""
+
+
+class TimeBudgetUsed(SourceStopped):
+    """The source's time budget for this run is used up; it goes on next run."""
+
+
+# --- a deadline on every socket operation ---------------------------------------------
+
+
+class _Deadline:
+    """The moment (time.monotonic) by which the request in flight must be complete."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def bound(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """``timeout`` shortened to what is left before the deadline; ``error`` when none is."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise error("no complete answer before the request's deadline")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline):
+        self.inner = inner
+        self.deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, self.deadline.bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, self.deadline.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        timeout = self.deadline.bound(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self.inner.start_tls(ssl_context, server_hostname, timeout), self.deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend with every connect, read and write bounded by a deadline:
+    httpx's own timeouts apply per operation, so a slow trickle never ends without it."""
+
+    def __init__(self, inner: httpcore.NetworkBackend, deadline: _Deadline):
+        self.inner = inner
+        self.deadline = deadline
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        timeout = self.deadline.bound(timeout, httpcore.ConnectTimeout)
+        stream = self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, self.deadline)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        timeout = self.deadline.bound(timeout, httpcore.ConnectTimeout)
+        stream = self.inner.connect_unix_socket(path, timeout, socket_options)
+        return _DeadlineStream(stream, self.deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+def deadline_transport(deadline: _Deadline) -> httpx.HTTPTransport:
+    """httpx's transport with the deadline backend in its connection pool."""
+    transport = httpx.HTTPTransport()
+    pool = transport._pool  # httpx builds it; only its socket backend is replaced
+    pool._network_backend = _DeadlineBackend(pool._network_backend, deadline)
+    return transport
 
 
 def user_agent(contact: str = "") -> str:
@@ -104,14 +194,16 @@ class Http:
         self.context = context
         self.source_name = source_name
         self.policy = context.http
+        self._deadline = _Deadline()
         self.client = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(self.policy.timeout_seconds),
             headers={"User-Agent": user_agent(self.policy.contact), **(headers or {})},
             follow_redirects=True,
-            transport=transport,
+            transport=transport or deadline_transport(self._deadline),
         )
         self._blocked_until: datetime | None = None
+        self._unreachable: dict[str, str] = {}  # host -> the first failure, this run
         self._random = random.Random()
 
     def close(self) -> None:
@@ -128,11 +220,35 @@ class Http:
     def _now(self) -> datetime:
         return utc_now()
 
+    def _budget_left(self) -> float | None:
+        """Seconds left of this source's time budget for the run (None: no budget)."""
+        if self.context.deadline is None:
+            return None
+        return self.context.deadline - time.monotonic()
+
+    def _check_budget(self, what: str) -> None:
+        left = self._budget_left()
+        if left is not None and left <= 0:
+            budget = self.policy.source_budget_seconds
+            raise TimeBudgetUsed(
+                f"{what}: time budget for this run used up ({budget} s, "
+                "http.source_budget_seconds); what was read is kept, the rest next run"
+            )
+
+    def _pause(self, seconds: float, what: str) -> None:
+        """Sleep ``seconds`` (a backoff), unless that would overrun the time budget."""
+        left = self._budget_left()
+        if left is not None and seconds >= left:
+            self.context.sleep(max(left, 0.0))
+            self._check_budget(what)
+        self.context.sleep(seconds)
+
     def _wait_or_stop(self, until: datetime, why: str) -> None:
         wait = (until - self._now()).total_seconds()
         if wait <= 0:
             return
-        if wait <= self.policy.max_wait_seconds:
+        left = self._budget_left()
+        if wait <= self.policy.max_wait_seconds and (left is None or wait < left):
             log.info("%s: %s; waiting %.0f s", self.source_name, why, wait)
             self.context.sleep(wait)
             return
@@ -168,17 +284,30 @@ class Http:
             self._wait_or_stop(self._blocked_until, "rate limit reached")
             self._blocked_until = None
         attempts = self.policy.retries + 1
-        what = f"{method} {self.client.base_url.join(url).copy_with(query=None)}"
+        target = self.client.base_url.join(url)
+        what = f"{method} {target.copy_with(query=None)}"
+        host = target.netloc.decode("ascii", "replace")  # host and port: one server
+        if host in self._unreachable:
+            raise HostUnreachable(f"{what}: {self._unreachable[host]}")
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            self._check_budget(what)
             try:
                 response = self._send(method, url, params, headers, json_body)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # DNS failure, refused, no answer: retrying costs minutes and never helps
+                # within one run. Every later request to this host fails at once.
+                problem = f"{_describe(exc)}; not retried, {host} stays skipped for this run"
+                self._unreachable[host] = problem
+                raise HostUnreachable(f"{what}: {problem}") from None
             except (httpx.TimeoutException, httpx.TransportError, _BodyCutOff) as exc:
                 problem = _describe(exc)
+                if isinstance(exc, httpx.TimeoutException):
+                    problem += f" (no complete answer within {self.policy.timeout_seconds:g} s)"
                 if last:
                     raise CollectorError(f"{what}: {problem} (after {attempts} tries)") from None
                 log.warning("%s: %s: %s; retrying", self.source_name, what, problem)
-                self.context.sleep(self._backoff(attempt))
+                self._pause(self._backoff(attempt), what)
                 continue
             status = response.status_code
             now = self._now()
@@ -203,7 +332,7 @@ class Http:
                 )
                 delay = (retry_at - now).total_seconds() if retry_at else self._backoff(attempt)
                 log.warning("%s: %s answered %d; retrying", self.source_name, what, status)
-                self.context.sleep(min(max(delay, 0.0), self.policy.max_wait_seconds))
+                self._pause(min(max(delay, 0.0), self.policy.max_wait_seconds), what)
                 continue
             if status >= 400 and status not in ok_statuses:
                 raise CollectorError(
@@ -219,6 +348,15 @@ class Http:
         request = self.client.build_request(
             method, url, params=params, headers=headers, json=json_body
         )
+        total = self.policy.timeout_seconds
+        left = self._budget_left()
+        self._deadline.at = time.monotonic() + (total if left is None else min(total, left))
+        try:
+            return self._receive(method, request)
+        finally:
+            self._deadline.at = None
+
+    def _receive(self, method: str, request: httpx.Request) -> httpx.Response:
         response = self.client.send(request, stream=True)
         try:
             declared = int(response.headers.get("content-length") or 0)
@@ -261,6 +399,8 @@ class _BodyCutOff(Exception):
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "cannot connect (no answer)"
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
     if isinstance(exc, _BodyCutOff):

@@ -42,7 +42,7 @@ from monitor.collectors import (
     load_json_cursor,
     storable,
 )
-from monitor.collectors.http import Http, SourceStopped, parse_json, require
+from monitor.collectors.http import HostUnreachable, Http, SourceStopped, parse_json, require
 from monitor.config import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
@@ -329,6 +329,8 @@ class MastodonCollector:
                         )
                 except SourceStopped as exc:
                     raise SourceStopped(f"query '{query}': {exc}", exc.resume_at) from None
+                except HostUnreachable:
+                    raise  # one server for every query: the others cannot fare better
                 except CollectorError as exc:
                     log.warning("%s: query '%s' failed: %s", self.source.name, query, exc)
                     failures.append(f"query '{query}': {exc}")
