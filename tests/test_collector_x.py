@@ -323,6 +323,27 @@ def test_malformed_json_fails_the_source_with_a_clear_error(http_server, fast_ht
         assert store.count_posts() == 0 and cursor_of(store) is None
 
 
+@pytest.mark.parametrize(
+    "answer, said",
+    [
+        ({}, "keys: none"),
+        ({"includes": {"users": []}}, "keys: includes"),
+        ({"errors": [{"message": "Service unavailable for this query"}]}, "Service unavailable"),
+    ],
+    ids=["empty-object", "includes-only", "errors-only"],
+)
+def test_an_answer_with_neither_data_nor_meta_fails_the_source(
+    http_server, fast_http, sleeps, answer, said
+):
+    # An empty search is {"meta": {"result_count": 0}}; without both keys the answer is
+    # not a search result and must not read as "nothing new".
+    http_server.route("GET", SEARCH, Reply(json=answer))
+    result, store = collect_once(fast_http, x_source(http_server), sleeps)
+    with store:
+        assert "neither 'data' nor 'meta'" in result.error and said in result.error
+        assert store.count_posts() == 0 and cursor_of(store) is None
+
+
 def test_an_html_error_page_fails_the_source(http_server, fast_http, sleeps):
     http_server.route(
         "GET",

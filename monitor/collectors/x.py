@@ -266,6 +266,19 @@ class XCollector:
             raise CollectorError(
                 f"{SEARCH_PATH}: expected a JSON object, got {type(body).__name__}"
             )
+        if "data" not in body and "meta" not in body:
+            # Even an empty search answers {"meta": {"result_count": 0}}: without both,
+            # this is not a search result, and counting it as "nothing new" would hide it.
+            errors = body.get("errors")
+            said = (
+                f": {_problem(body)}"
+                if isinstance(errors, list) and errors
+                else f" (keys: {', '.join(sorted(map(str, body))[:5]) or 'none'})"
+            )
+            raise CollectorError(
+                f"{SEARCH_PATH}: query '{state.query}': the answer holds neither 'data' nor "
+                f"'meta'{said}"
+            )
         data, meta = body.get("data", []), body.get("meta") or {}
         if not isinstance(data, list) or not isinstance(meta, dict):
             raise CollectorError(f"{SEARCH_PATH}: 'data' or 'meta' of the answer is malformed")
