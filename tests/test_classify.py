@@ -428,6 +428,22 @@ def test_classify_stream_rejects_deep_nesting_and_lone_surrogates_by_line(small_
     assert (report.read, report.classified, report.rejected) == (8, 5, 3)
 
 
+def test_classify_command_reads_excel_csv_utf8_with_its_byte_order_mark(tmp_path, capsys):
+    # Excel's "CSV UTF-8" starts with a BOM; read naively, the first column is named
+    # "\ufeffid" and every row is refused for lacking an id.
+    src = tmp_path / "excel.csv"
+    src.write_bytes(
+        "\ufeffid;text\r\nx1;KTP belum jadi sudah 3 bulan di dukcapil\r\n".encode("utf-8")
+    )
+    out = tmp_path / "out.csv"
+    assert main(["classify", "--input", str(src), "--output", str(out), "--format", "csv"]) == 0
+    import csv
+
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["x1"] and rows[0]["sector"] == "adminduk"
+    assert "1 classified, 0 skipped" in capsys.readouterr().err
+
+
 def test_classify_command_csv_recovers_after_a_stray_quote(tmp_path, capsys):
     src = tmp_path / "in.csv"
     rows = [f"r{i},Sudah {i} hari KTP belum jadi di dukcapil,fb" for i in range(1, 203)]

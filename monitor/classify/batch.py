@@ -12,6 +12,7 @@ line is reported with its number and skipped.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -78,7 +79,12 @@ def _records_csv(stream: IO[bytes], bad: Callable[[int, str], None]) -> Iterator
     # Read as the file import reads CSV: line by line, a bad record named by its first
     # line, and a quote that is never closed rejected without swallowing the rows after
     # it (the rule is at monitor.collectors.file_import.csv_records).
-    records = csv_records(decoded_lines(stream, "utf-8"))
+    lines = decoded_lines(stream, "utf-8")
+    head = [line for line in itertools.islice(lines, 1)]
+    # Excel saves "CSV" with ';' where the decimal mark is a comma (Indonesian settings
+    # among them), or with tabs: the header's own separator decides.
+    delimiter = header_delimiter(head[0][1] if head else "")
+    records = csv_records(itertools.chain(head, lines), delimiter)
     header: list[str] | None = None
     while True:
         try:
@@ -107,6 +113,13 @@ def _records_csv(stream: IO[bytes], bad: Callable[[int, str], None]) -> Iterator
         record = dict(zip(header, row, strict=True))
         if _checked(record, number, bad):
             yield record
+
+
+def header_delimiter(header: str) -> str:
+    """The separator a CSV header line uses: ',' unless ';' or a tab occurs more often."""
+    counts = {mark: header.count(mark) for mark in (",", ";", "\t")}
+    best = max(counts, key=lambda mark: counts[mark])
+    return best if counts[best] > counts[","] else ","
 
 
 def _checked(record: Any, number: int, bad: Callable[[int, str], None]) -> bool:
