@@ -1,4 +1,4 @@
-"""The one place for label keys and their Indonesian names (see shared TAXONOMY.md).
+"""The one place for label keys and their Indonesian names (docs/TAXONOMY.md describes them).
 
 Keys are stable identifiers used in the database, config, model and exports;
 renaming or removing one is a breaking change.

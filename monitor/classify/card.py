@@ -64,7 +64,7 @@ def write_card_markdown(card: dict[str, Any], evaluation: Evaluation, folder: Pa
 predicts whether the post is a complaint about a public service (`is_complaint`, with a
 probability), which of {len(card["labels"]["sectors"])} service sectors it is about (`sector`),
 and which of {len(card["labels"]["topics"])} kinds of failure it reports (`topics`, multi-label,
-aligned with the Ombudsman RI's forms of maladministration). Labels: `shared/TAXONOMY.md`.
+aligned with the Ombudsman RI's forms of maladministration). Labels: `docs/TAXONOMY.md`.
 
 **Trained** {card["trained_at"]} on {card["samples"]["count"]} hand-written labeled samples
 (`labeled_samples/`, SHA-256 `{card["samples"]["sha256"][:16]}…`), seed {card["seed"]}. The same
