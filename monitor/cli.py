@@ -51,8 +51,21 @@ class UsageError(Exception):
     pass
 
 
-def _stderr(message: str) -> None:
+_STDERR_JSON = False  # set by main() for --log-format json
+
+
+def _stderr(message: str, level: str = "INFO") -> None:
+    """A progress line or a refusal on stderr: plain text, or one JSON object per line
+    with --log-format json (so a log collector reads all of stderr alike)."""
+    if _STDERR_JSON:
+        from monitor.logsetup import json_line
+
+        message = json_line(message, level, "monitor.cli")
     print(message, file=sys.stderr, flush=True)
+
+
+def _error(message: str) -> None:
+    _stderr(message, "ERROR")
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -1012,21 +1025,23 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors: return, don't exit
         return int(exc.code or 0)
+    global _STDERR_JSON
+    _STDERR_JSON = args.log_format == "json"
     _setup_logging(args)
     args.progress = (lambda message: None) if args.quiet else _stderr
     try:
         return args.func(args)
     except ConfigError as exc:
-        _stderr(f"monitor: config error: {exc}")
+        _error(f"monitor: config error: {exc}")
         return EXIT_USAGE
     except (UsageError, StoreError) as exc:
-        _stderr(f"monitor: {exc}")
+        _error(f"monitor: {exc}")
         return EXIT_USAGE
     except RunLocked as exc:
-        _stderr(f"monitor: {exc}")
+        _error(f"monitor: {exc}")
         return EXIT_LOCKED
     except sqlite3.Error as exc:
-        _stderr(
+        _error(
             f"monitor: database error: {exc}. The interrupted transaction was rolled back; "
             "nothing stored is lost. 'monitor doctor' checks the database."
         )

@@ -97,6 +97,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def json_line(message: str, level: str = "INFO", logger: str = "monitor") -> str:
+    """One JSON log line shaped like JsonFormatter's, for what the command line prints to
+    stderr itself (progress, refusals): with --log-format json, stderr is all JSON."""
+    record = logging.LogRecord(logger, logging.getLevelName(level), "", 0, message, None, None)
+    return JsonFormatter().format(record)
+
+
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time (redirections, test capture)."""
 

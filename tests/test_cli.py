@@ -260,8 +260,15 @@ def test_backup_purge_and_json_logs_from_the_command_line(tmp_path, capsys):
     assert main(["--config", str(path), "purge"]) == 0
     assert "raw" in capsys.readouterr().out.lower()
     assert main(["--config", str(path), "--log-format", "json", "-v", "run"]) == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
-    assert lines and all("level" in _json.loads(line) for line in lines)
+    # Every stderr line is a JSON object, the progress lines included.
+    lines = capsys.readouterr().err.splitlines()
+    entries = [_json.loads(line) for line in lines]
+    assert entries and all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    assert any(e["message"].startswith("sumber ") for e in entries)  # a source's progress
+    # ... and so is a refusal, at level ERROR.
+    assert main(["--config", str(tmp_path / "absent.toml"), "--log-format", "json", "run"]) == 2
+    [refusal] = [_json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert refusal["level"] == "ERROR" and "absent.toml" in refusal["message"]
 
 
 def test_a_secret_in_the_environment_never_reaches_the_logs(tmp_path, monkeypatch, capsys):
