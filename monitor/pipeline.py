@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from monitor.agencies import Gazetteer, agency_handles, handle_key
+from monitor.agencies import Gazetteer, agency_handles
 from monitor.aggregate import aggregate_days, assign_cases, days_of
 from monitor.classify import load_model
 from monitor.clock import local_date, to_iso, utc_now
@@ -28,7 +28,7 @@ from monitor.report.digest import Digest, email_parts, scoped, write_digest
 from monitor.report.mail import mail_due, queue_digest, send_pending
 from monitor.secrets import secret_values
 from monitor.store import Store, StoreError, check_database_folder
-from monitor.text.redact import pseudonymise, redact
+from monitor.text.redact import handle_key, pseudonymise, redact
 from monitor.understand import Model, understand_batch
 
 log = logging.getLogger(__name__)

@@ -209,3 +209,23 @@ def test_author_agency_is_found_by_handle_at_intake(config):
     assert of(make_post("1", author_handle="dukcapil_contoh")) == config.agencies[0].id
     assert of(make_post("2", author_handle="@DUKCAPIL_CONTOH")) == config.agencies[0].id
     assert of(make_post("3", author_handle="warga")) == ""
+
+
+def test_an_account_that_spells_an_agencys_name_is_that_agency_everywhere(config):
+    """Official accounts are not private people: shown as written, never pseudonymised,
+    and their own posts never counted as complaints against them (issue 13, item 17)."""
+    from monitor.pipeline import author_agency_of, display_redactor
+    from tests.conftest import make_post
+
+    assert not any(a.handles for a in config.agencies)  # nothing listed in the example
+    of = author_agency_of(config)
+    shown = display_redactor(config)
+    for handle in ("@dukcapilkotakupang", "@Dukcapil_Kota_Kupang", "@rsud.sk.lerik"):
+        agency = "rsud-sk-lerik" if "lerik" in handle else "disdukcapil-kota-kupang"
+        assert of(make_post("1", author_handle=handle)) == agency
+        text = f"{handle} mohon maaf atas antrean hari ini, kak"
+        assert shown(text) == text
+    # A private person stays hidden, as does a short word that names no agency alone.
+    for handle in ("@bapak.tefa", "@dinsos", "@kupang"):
+        assert of(make_post("2", author_handle=handle)) == ""
+        assert shown(f"{handle} sama, beta juga antre") == "[AKUN] sama, beta juga antre"

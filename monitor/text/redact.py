@@ -147,8 +147,17 @@ def _account(m: re.Match[str]) -> str:
     return f"{m.group(1)}{m.group(2)}[REKENING]"
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def handle_key(handle: str) -> str:
+    """A handle as compared: lower case, letters and digits only, so ``@Dukcapil_Kota.Kupang``
+    and ``dukcapilkotakupang`` are one account name."""
+    return _NOT_ALNUM.sub("", handle.lower())
+
+
 def _mention(keep_handles: frozenset[str]):
-    return lambda m: m.group(0) if m.group(1).lower() in keep_handles else "[AKUN]"
+    return lambda m: m.group(0) if handle_key(m.group(1)) in keep_handles else "[AKUN]"
 
 
 _NOT_DIGIT = re.compile(r"\D+")
@@ -157,7 +166,7 @@ _NOT_DIGIT = re.compile(r"\D+")
 def redact(text: str, keep_handles: frozenset[str] | None = frozenset()) -> str:
     """The text with personal data replaced by placeholders; safe to show and report.
 
-    @mentions become ``[AKUN]`` unless the handle (lower-case, without @) is in
+    @mentions become ``[AKUN]`` unless the handle's ``handle_key`` is in
     ``keep_handles`` (the agencies' own accounts); ``keep_handles=None`` keeps all
     (``privacy.show_author_handles``).
     """
