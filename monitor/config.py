@@ -136,6 +136,12 @@ class IngestConfig:
     max_body_bytes: int = 1_000_000
     max_clock_skew_seconds: int = 300
     source: str = "ingest"  # the source name posts pushed here are stored under
+    # A connection idle this long, or a request not fully received this long after it
+    # began (slow headers or body), is closed.
+    timeout_seconds: float = 30.0
+    backlog: int = 1024  # connections the OS queues while all are busy
+    threads: int = 4  # requests handled at once; the rest wait in the queue
+    max_connections: int = 500  # open connections at once; more wait in the backlog
 
 
 @dataclass
@@ -434,6 +440,10 @@ INGEST = {
     "max_body_bytes": Key(int, 1_000_000, check=_positive),
     "max_clock_skew_seconds": Key(int, 300, check=_positive),
     "source": Key(str, "ingest", check=_slug),
+    "timeout_seconds": Key((int, float), 30.0, check=_positive),
+    "backlog": Key(int, 1024, check=_positive),
+    "threads": Key(int, 4, check=_positive),
+    "max_connections": Key(int, 500, check=_positive),
 }
 OPERATIONS = {
     "heartbeat_url": Key(

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,13 @@ def _v6_author_agency_and_region(db: Database) -> None:
     db.execute("ALTER TABLE analysis ADD COLUMN region TEXT NOT NULL DEFAULT ''")
 
 
+def _v7_ingest_seen(db: Database) -> None:
+    # The push endpoint's replay window: signatures of requests already stored, kept for
+    # twice the allowed clock skew, so a restart does not accept an exact replay again.
+    db.execute("CREATE TABLE ingest_seen (signature TEXT PRIMARY KEY, seen_at TEXT NOT NULL)")
+    db.execute("CREATE INDEX ingest_seen_at ON ingest_seen (seen_at)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_normalized_text,
@@ -225,6 +233,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v4_child_indexes,
     _v5_sketch_by_time,
     _v6_author_agency_and_region,
+    _v7_ingest_seen,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -583,6 +592,26 @@ class Store:
                 [model_version, since],
             )
         ]
+
+    # --- push endpoint: replay window ------------------------------------------------
+
+    @contextmanager
+    def ingest_request(self, signature: str, window_seconds: float) -> Iterator[bool]:
+        """One pushed request as one transaction: yields False (and stores nothing) when
+        ``signature`` was seen within ``window_seconds``; else True, and what the caller
+        stores inside (``add_posts``) commits together with the signature, or neither."""
+        now = utc_now()
+        self.end_implicit_transaction()
+        with self._immediate_transaction():
+            self.db.execute(
+                "DELETE FROM ingest_seen WHERE seen_at < ?",
+                [to_iso(now - timedelta(seconds=window_seconds))],
+            )
+            inserted = self.db.execute(
+                "INSERT OR IGNORE INTO ingest_seen (signature, seen_at) VALUES (?, ?)",
+                [signature, to_iso(now)],
+            ).rowcount
+            yield inserted == 1
 
     # --- cursors ----------------------------------------------------------------------
 

@@ -129,11 +129,20 @@ def test_oversized_body_is_refused_unread(server):
 
 def test_body_without_content_length_is_refused(server):
     with socket.create_connection(server.server_address[:2]) as sock:
-        sock.sendall(
-            b"POST /ingest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-        )
+        sock.sendall(b"POST /ingest HTTP/1.1\r\nHost: x\r\n\r\n")
         reply = sock.recv(200).decode()
     assert reply.startswith("HTTP/1.1 411")
+
+
+def test_a_chunked_body_is_read_within_the_limit_and_checked_like_any_other(server, config):
+    body = json.dumps(POSTS).encode()
+    stamp = str(int(time.time()))
+    headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(SECRET, stamp, body)}
+    response = httpx.post(f"{server.url}/ingest", content=iter([body]), headers=headers)
+    assert response.status_code == 200 and response.json()["new"] == 2
+    too_big = iter([b"x" * 4000, b"x" * 4000])
+    response = httpx.post(f"{server.url}/ingest", content=too_big, headers=headers)
+    assert response.status_code == 413
 
 
 def test_signed_but_malformed_json_is_a_400(server):

@@ -46,6 +46,7 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from monitor.collectors import Batch, CollectContext, CollectorError, parse_record, storable
+from monitor.collectors.replay import time_problem
 from monitor.config import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
@@ -131,6 +132,7 @@ class _Settings:
     encoding: str
     delimiter: str
     timezone: ZoneInfo
+    now: datetime  # the run's start: times too far from it are refused (time_problem)
 
     @classmethod
     def of(cls, source: SourceConfig, context: CollectContext) -> _Settings:
@@ -173,6 +175,7 @@ class _Settings:
             encoding=codec.name,
             delimiter=delimiter,
             timezone=ZoneInfo(context.timezone),
+            now=context.now,
         )
 
     def column(self, field: str) -> str:
@@ -380,6 +383,8 @@ class _Importer:
         if raw_text is None or not str(raw_text).strip():
             raise ValueError(f"missing text (column '{settings.column('text')}' is empty)")
         created_at = self._time(get("created_at"))
+        if problem := time_problem(created_at, settings.now):
+            raise ValueError(problem)
         text = html_to_text(str(raw_text))
         if not text:
             raise ValueError("empty text (nothing left once HTML is removed)")

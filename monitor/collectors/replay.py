@@ -6,7 +6,8 @@ exports. Each line is an object with ``id`` and ``text`` and either
 ``time`` ("HH:MM", local time), which places the post relative to the run, so
 the demo always shows the last 30 days. Optional: ``platform``, ``author``,
 ``url``, ``lang``, ``reply_to``, ``repost_of``. The cursor is the number of
-lines already read.
+lines already read. Only the bundled demo's invented posts get a made-up
+``demo.invalid`` link; a post without ``url`` from anywhere else has none.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor.clock import parse_iso
+from monitor.clock import parse_iso, to_iso
 from monitor.collectors import (
     Batch,
     CollectContext,
@@ -42,6 +43,16 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 
 
+def time_problem(created_at: datetime, now: datetime) -> str:
+    """Why a post's time cannot be right ("" when it can): before 2000 or more than a day
+    after ``now``. The one rule for pushed, replayed and imported posts alike."""
+    if created_at > now + FUTURE_TOLERANCE:
+        return f"created_at {to_iso(created_at)} is in the future"
+    if created_at < EARLIEST:
+        return f"created_at {to_iso(created_at)} is before 2000"
+    return ""
+
+
 def post_from_record(
     record: object,
     *,
@@ -50,13 +61,16 @@ def post_from_record(
     now: datetime,
     timezone: str,
     relative_times: bool = False,
+    default_platform: str = "replay",
+    demo_links: bool = False,
 ) -> Post:
     """A Post from a JSON object in the project's post schema; ValueError names what is wrong.
 
     Schema: ``id`` and ``text`` (required), ``created_at`` (ISO-8601; UTC when no
     offset), or with ``relative_times`` ``days_ago`` + ``time`` ("HH:MM" local);
-    optional ``platform``, ``author``, ``author_id``, ``url``, ``lang``,
-    ``reply_to``, ``repost_of``.
+    optional ``platform`` (else ``default_platform``), ``author``, ``author_id``,
+    ``url`` (else none; a made-up ``demo.invalid`` link only with ``demo_links``),
+    ``lang``, ``reply_to``, ``repost_of``.
     """
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
@@ -71,11 +85,12 @@ def post_from_record(
         created_at = _created_at(record, now, timezone, relative_times)
     except OverflowError:
         raise ValueError(f"post {post_id}: time out of range") from None
-    if created_at > now + FUTURE_TOLERANCE:
-        raise ValueError(f"post {post_id}: created_at {created_at.isoformat()} is in the future")
-    if created_at < EARLIEST:
-        raise ValueError(f"post {post_id}: created_at {created_at.isoformat()} is before 2000")
-    platform = str(record.get("platform") or "replay")
+    if problem := time_problem(created_at, now):
+        raise ValueError(f"post {post_id}: {problem}")
+    platform = str(record.get("platform") or default_platform)
+    url = str(record.get("url") or "")
+    if not url and demo_links:
+        url = DEMO_URL.format(platform=platform, id=post_id)
     repost_of = record.get("repost_of") or ""
     reply_to = record.get("reply_to") or ""
     return Post(
@@ -83,7 +98,7 @@ def post_from_record(
         source_id=str(post_id),
         text=html_to_text(text),
         created_at=created_at,
-        url=str(record.get("url") or DEMO_URL.format(platform=platform, id=post_id)),
+        url=url,
         author_id=str(record.get("author_id") or ""),
         author_handle=str(record.get("author") or ""),
         lang=str(record.get("lang") or "id"),
@@ -131,6 +146,7 @@ class ReplayCollector:
         self.source = source
         self.context = context
         self.path = Path(source.path) if source.path else bundled_demo_path()
+        self.demo = not source.path  # invented posts: links that say so
 
     def _post(self, record: object) -> Post:
         return post_from_record(
@@ -140,6 +156,7 @@ class ReplayCollector:
             now=self.context.now,
             timezone=self.context.timezone,
             relative_times=True,
+            demo_links=self.demo,
         )
 
     def fetch(self, cursor: str | None) -> Iterator[Batch]:
