@@ -114,7 +114,12 @@ def test_known_counts_on_the_pages(built):
         "2025-03-03",
     ]
     assert data["weeks"][-1]["partial"] is True
-    assert data["comparison"]["complaints"]["text"] == "naik dari 0 ke 1"
+    # 7 days to 5 March (s1, 4 March) against 20-26 February (s2, 25 February).
+    assert data["comparison"]["complaints"]["text"] == "tetap 1"
+    assert data["comparison"]["headline"] == (
+        "7 hari terakhir (27 Feb – 5 Mar 2025): 1 pengaduan, sama dengan 7 hari sebelumnya"
+    )
+    assert data["spikes"] == []
     unresolved = json.loads((out / "agency" / "tidak-teridentifikasi.json").read_text())
     assert unresolved["agency"]["name"] == "Tidak teridentifikasi"
     assert [w["complaints"] for w in unresolved["weeks"]] == [0, 0, 1, 0]

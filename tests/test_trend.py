@@ -195,16 +195,21 @@ def test_weeks_group_across_a_month_boundary_with_the_current_week_partial(confi
     assert trend.window_text.startswith("Senin, 17 Februari 2025 s.d. Rabu, 5 Maret 2025")
     assert trend.agency_name == "Disdukcapil Kota Kupang"
     assert trend.total_complaints == 8 and trend.total_posts == 10
-    # Two complete weeks: the last one against the one before; the running week is left out.
+    # The 7 days to 'today' (27 Feb - 5 Mar, the running week's days included) against
+    # the 7 before (20-26 Feb); 6 March is after 'today' and in neither.
     comparison = trend.comparison
-    assert comparison.weeks == 1
-    assert (comparison.earlier_first, comparison.later_last) == (
-        date(2025, 2, 17),
-        date(2025, 3, 2),
+    assert comparison.days == 7
+    assert (comparison.earlier_first, comparison.earlier_last) == (
+        date(2025, 2, 20),
+        date(2025, 2, 26),
     )
-    assert comparison.total.text == "naik dari 1 ke 6"
+    assert (comparison.later_first, comparison.later_last) == (date(2025, 2, 27), date(2025, 3, 5))
+    assert comparison.total == Change(0, 7)
     assert dict(comparison.topics)["antrean"].text == "naik dari 0 ke 3"
-    assert any("masih berjalan" in note for note in trend.notes)
+    assert comparison.headline == (
+        "7 hari terakhir (27 Feb – 5 Mar 2025): 7 pengaduan, naik dari 0 pada 7 hari sebelumnya"
+    )
+    assert any("adalah minggu berjalan" in note for note in trend.notes)
 
 
 def test_week_periods_are_iso_weeks_and_a_finished_sunday_is_complete():
@@ -252,32 +257,36 @@ def test_change_text_uses_counts_for_small_numbers(earlier, later, text, percent
     assert change.percent == percent
 
 
-def test_comparison_takes_complete_weeks_and_names_both_periods(config, store):
+def test_comparison_takes_the_last_7_days_against_the_7_before(config, store):
     put(store, "2024-12-12", OTHER, 1, 1)  # collection ran before the window
-    earlier_mondays = ["2025-01-06", "2025-01-13", "2025-01-20", "2025-01-27"]
-    later_mondays = ["2025-02-03", "2025-02-10", "2025-02-17", "2025-02-24"]
-    for day, count in zip(earlier_mondays, [5, 5, 5, 5], strict=True):
-        put(store, day, AGENCY, count, count, {"antrean": 1 if day < "2025-01-20" else 0})
-    for day, count in zip(later_mondays, [6, 7, 7, 7], strict=True):
-        put(store, day, AGENCY, count, count, {"antrean": 2 if day < "2025-02-10" else 1})
-    put(store, "2025-03-03", AGENCY, 100, 100, {"antrean": 50})  # running week: not compared
+    earlier_days = ["2025-02-20", "2025-02-22", "2025-02-24", "2025-02-26"]
+    later_days = ["2025-02-27", "2025-03-01", "2025-03-03", "2025-03-05"]
+    for day, count in zip(earlier_days, [5, 5, 5, 5], strict=True):
+        put(store, day, AGENCY, count, count, {"antrean": 1 if day < "2025-02-24" else 0})
+    for day, count in zip(later_days, [6, 7, 7, 7], strict=True):
+        put(store, day, AGENCY, count, count, {"antrean": 2 if day < "2025-03-01" else 1})
+    put(store, "2025-02-19", AGENCY, 100, 100, {"antrean": 50})  # 15 days back: in neither
 
     trend = build_trend(config, store, MODEL, AGENCY, weeks=12, today=date(2025, 3, 5))
 
     comparison = trend.comparison
-    assert comparison.weeks == 4
+    assert comparison.days == 7
     assert comparison.total == Change(20, 27)
     assert dict(comparison.topics)["antrean"] == Change(2, 5)
     assert comparison.window_text == (
-        "4 minggu penuh terakhir (3 Feb – 2 Mar 2025) dibanding "
-        "4 minggu sebelumnya (6 Jan – 2 Feb 2025)"
+        "7 hari terakhir (27 Feb – 5 Mar 2025) dibanding 7 hari sebelumnya (20–26 Feb 2025)"
+    )
+    assert comparison.headline == (
+        "7 hari terakhir (27 Feb – 5 Mar 2025): 27 pengaduan, "
+        "naik 35% dari 20 pada 7 hari sebelumnya"
     )
     assert trend.data_since is None
     assert {row.coverage for row in trend.rows} == {"full"}
     html = trend_html(trend)
     assert "naik 35% (dari 20 ke 27)" in html
+    assert "naik 35% dari 20 pada 7 hari sebelumnya" in html
     assert "naik dari 2 ke 5" in html
-    assert "3 Feb – 2 Mar 2025" in html and "6 Jan – 2 Feb 2025" in html
+    assert "27 Feb – 5 Mar 2025" in html and "20–26 Feb 2025" in html
     data = json.loads(trend_json(trend))
     assert data["comparison"]["complaints"] == {
         "earlier": 20,
@@ -286,6 +295,9 @@ def test_comparison_takes_complete_weeks_and_names_both_periods(config, store):
         "text": "naik 35% (dari 20 ke 27)",
     }
     assert data["comparison"]["topics"]["antrean"]["percent"] is None
+    assert data["comparison"]["days"] == 7
+    assert data["comparison"]["later"] == {"first_day": "2025-02-27", "last_day": "2025-03-05"}
+    assert data["comparison"]["earlier"] == {"first_day": "2025-02-20", "last_day": "2025-02-26"}
 
 
 def test_weeks_before_collection_began_are_marked_and_not_compared(config, store):
@@ -294,14 +306,25 @@ def test_weeks_before_collection_began_are_marked_and_not_compared(config, store
     trend = build_trend(config, store, MODEL, AGENCY, weeks=5, today=date(2025, 3, 12))
     assert trend.data_since == date(2025, 2, 19)
     assert [row.coverage for row in trend.rows] == ["none", "partial", "full", "full", "full"]
-    assert trend.comparison.weeks == 1  # only two complete weeks hold data throughout
+    # Collection covers the 14 days (27 Feb - 12 Mar) throughout: 7 days against 7.
+    assert trend.comparison.total == Change(2, 2)
     assert (trend.comparison.earlier_first, trend.comparison.later_first) == (
-        date(2025, 2, 24),
-        date(2025, 3, 3),
+        date(2025, 2, 27),
+        date(2025, 3, 6),
     )
     assert any("Data baru terkumpul sejak Rabu, 19 Februari 2025" in n for n in trend.notes)
     html = trend_html(trend)
     assert "belum ada data" in html and "data sejak 19 Feb" in html
+    # Collection began 8 days before 'today': the 7 days before are not covered, so a
+    # comparison would read as a rise from nothing; there is none, and the page says why.
+    young = build_trend(config, store, MODEL, AGENCY, weeks=5, today=date(2025, 2, 26))
+    assert young.comparison is None
+    assert any(
+        "memerlukan data sejak Kamis, 13 Februari 2025; data baru ada sejak Rabu, "
+        "19 Februari 2025" in n
+        for n in young.notes
+    )
+    assert "naik dari 0" not in trend_html(young)
 
 
 def test_an_empty_database_says_there_is_no_data(config, store):
@@ -311,7 +334,7 @@ def test_an_empty_database_says_there_is_no_data(config, store):
     assert {row.coverage for row in trend.rows} == {"none"}
     html = trend_html(trend)
     assert "Belum ada data dalam periode ini" in html
-    assert "Perbandingan memerlukan minimal dua minggu penuh" in html
+    assert "Perbandingan memerlukan data untuk 14 hari terakhir" in html
     assert "Tidak ada pengaduan tercatat dalam periode ini." in html
 
 
@@ -363,13 +386,19 @@ def test_render_trend_picks_the_format(config, store):
 
 def test_the_page_names_every_window_and_has_no_script(config, store):
     put(store, "2025-01-22", AGENCY, 1, 1)  # the week before the window: data throughout
+    put(store, "2025-02-18", OTHER, 1, 1)  # ... and before the 14 days compared
     trend = build_trend(config, store, MODEL, AGENCY, weeks=6, today=date(2025, 3, 5))
     html = trend_html(trend)
     page = parse_page(html)
     assert "script" not in page.tags and "<script" not in html.lower()
     assert "Periode: Senin, 27 Januari 2025 s.d. Rabu, 5 Maret 2025" in page.visible_text
     assert "pengaduan dalam 6 minggu 27 Jan – 5 Mar 2025" in page.visible_text
-    assert "2 minggu penuh terakhir (17 Feb – 2 Mar 2025)" in page.visible_text
+    assert "7 hari terakhir (27 Feb – 5 Mar 2025): 0 pengaduan, naik" not in page.visible_text
+    assert (
+        "pengaduan dalam 7 hari terakhir (27 Feb – 5 Mar 2025): "
+        "sama dengan 7 hari sebelumnya" in page.visible_text
+    )
+    assert "Minggu terakhir (3–9 Mar 2025) adalah minggu berjalan" in page.visible_text
     assert "<svg" in html and 'role="img"' in html
     assert page.links == []  # standalone: no navigation, no downloads, no posts
 

@@ -1,7 +1,8 @@
 """A static site of every agency's complaint trend, readable straight from the files.
 
 ``out_dir/index.html`` lists every agency with its complaints in the window, the
-change against the previous period and a sparkline; ``out_dir/agency/<id>.html`` is
+change of its last 7 days against the 7 before, the digest's spike of the day (if
+any, also in a box at the top) and a sparkline; ``out_dir/agency/<id>.html`` is
 the agency's trend page, with ``<id>.csv`` and ``<id>.json`` beside it holding the
 numbers of that page's table. No server, no JavaScript, relative links only: the
 folder can be copied to any intranet host or opened from a disk. Every file is
@@ -23,11 +24,14 @@ from monitor.report.digest import write_atomic
 from monitor.report.trend import (
     DEFAULT_WEEKS,
     PERCENT_MIN_EARLIER,
+    SPIKE_RULE_TEXT,
     UNRESOLVED_SLUG,
+    Change,
     Trend,
     build_trend,
     environment,
     period_text,
+    recent_spikes,
     trend_csv,
     trend_html,
     trend_json,
@@ -84,13 +88,17 @@ def build_site(
     earlier builds that this build does not write are left as they are.
     """
     out_dir = Path(out_dir)
-    first = build_trend(config, store, model_version, UNRESOLVED_AGENCY, weeks, today)
+    first = build_trend(config, store, model_version, UNRESOLVED_AGENCY, weeks, today, spikes={})
     ids = agency_ids(config, store, first.first_day.isoformat(), first.last_day.isoformat())
     _check_slugs(ids)
+    # Once for the whole site, with the digest's own function: every page agrees with it.
+    spikes = recent_spikes(store, first.last_day, config.timezone)
     trends = [
         first
         if agency_id == UNRESOLVED_AGENCY
-        else build_trend(config, store, model_version, agency_id, weeks, first.last_day)
+        else build_trend(
+            config, store, model_version, agency_id, weeks, first.last_day, spikes=spikes
+        )
         for agency_id in ids
     ]
 
@@ -143,13 +151,23 @@ def index_rows(trends: list[Trend]) -> list[IndexRow]:
 def site_index_html(trends: list[Trend]) -> str:
     rows = index_rows(trends)
     sample = trends[0]
+    comparison = next((t.comparison for t in trends if t.comparison), None)
     return (
         environment()
         .get_template("site_index.html.j2")
         .render(
             rows=rows,
+            spiking=[row for row in rows if row.trend.spikes],
+            spike_rule=SPIKE_RULE_TEXT,
             sample=sample,
-            comparison=next((t.comparison for t in trends if t.comparison), None),
+            comparison=comparison,
+            # Every agency's rolling change added up: the whole site's last 7 days.
+            recent=Change(
+                sum(t.comparison.total.earlier for t in trends if t.comparison),
+                sum(t.comparison.total.later for t in trends if t.comparison),
+            )
+            if comparison
+            else None,
             total=sum(row.complaints for row in rows),
             with_complaints=sum(1 for row in rows if row.complaints and row.trend.agency_id),
             agencies=sum(1 for row in rows if row.trend.agency_id),

@@ -6,15 +6,23 @@ carry the same numbers: ``trend_csv`` (one row per week), ``trend_json`` and
 ``trend_html`` (a standalone page; its weekly table is the CSV, cell for cell).
 
 Weeks are ISO weeks, Monday to Sunday in local time; the week holding ``today`` is
-last and marked partial. Changes between periods are told as counts ("naik dari 2 ke
-5"); a percentage is added only when the earlier count is at least
-``PERCENT_MIN_EARLIER``, because a percentage of a handful misleads.
+last and marked partial ("minggu berjalan"): it is shown, never compared. The headline
+comparison is like with like: the ``compare_days`` days ending on ``today`` against
+the same number of days before them, so a running week can never read as a fall.
+Changes are told as counts ("naik dari 2 ke 5"); a percentage is added only when the
+earlier count is at least ``PERCENT_MIN_EARLIER``, because a percentage of a handful
+misleads.
+
+Spikes are the digest's: ``recent_spikes`` calls ``monitor.aggregate.detect_spikes``
+(the function the digest calls) for the report day and the day before, so a page and
+the digest can never disagree about which agency spiked or by how much.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,8 +30,17 @@ from typing import Any
 from jinja2 import Environment
 
 from monitor import __version__
+from monitor.aggregate import (
+    SPIKE_ALPHA,
+    SPIKE_MIN_COUNT,
+    SPIKE_MIN_RATIO,
+    SPIKE_WEEKS,
+    Spike,
+    detect_spikes,
+)
 from monitor.clock import (
     INDONESIAN_MONTHS,
+    INDONESIAN_WEEKDAYS,
     day_bounds_utc,
     format_day_id,
     format_local,
@@ -47,8 +64,11 @@ from monitor.report.charts import bar_chart_svg
 from monitor.store import Store
 
 DEFAULT_WEEKS = 12
-# The last N complete weeks are compared with the N complete weeks before them.
-DEFAULT_COMPARE_WEEKS = 4
+# The N days ending on the report day (inclusive) are compared with the N days before.
+DEFAULT_COMPARE_DAYS = 7
+# Spikes are shown for the report day and the day(s) before it: the digest usually
+# covers yesterday, and a page built this morning must still show what it reported.
+SPIKE_DAYS_SHOWN = 2
 # Below this earlier count a change is told in counts only, never as a percentage.
 PERCENT_MIN_EARLIER = 10
 LATEST_LIMIT = 10
@@ -57,6 +77,16 @@ LATEST_LIMIT = 10
 # unless one is configured with exactly this id (build_site refuses that).
 UNRESOLVED_SLUG = "tidak-teridentifikasi"
 SAFE_URL_SCHEMES = ("https://", "http://")
+
+
+# The digest's spike rule in words, from the constants the rule itself uses.
+SPIKE_RULE_TEXT = (
+    f"Lonjakan = minimal {SPIKE_MIN_COUNT} pengaduan dalam sehari, minimal "
+    f"{SPIKE_MIN_RATIO:g} kali perkiraan, dan uji Poisson p < {SPIKE_ALPHA:g}".replace(".", ",")
+    + f'. Perkiraan ("biasanya sekitar") = rata-rata harian instansi itu selama '
+    f"{SPIKE_WEEKS} minggu sebelumnya, disesuaikan dengan hari dalam pekan; aturan yang "
+    "sama dengan ringkasan harian (digest)."
+)
 
 
 # --- records ------------------------------------------------------------------------
@@ -144,12 +174,23 @@ class Change:
         share = f"{size}%" if size >= 1 else "kurang dari 1%"
         return f"{self.direction} {share} ({counts})"
 
+    def versus(self, earlier_name: str) -> str:
+        """The later count set against a named earlier period: 'naik dari 5 pada 7 hari
+        sebelumnya', 'turun 20% dari 25 pada ...', 'sama dengan 7 hari sebelumnya'."""
+        if self.difference == 0:
+            return f"sama dengan {earlier_name}"
+        share = ""
+        if self.percent is not None:
+            size = abs(self.percent)
+            share = f"{size}% " if size >= 1 else "kurang dari 1% "
+        return f"{self.direction} {share}dari {self.earlier} pada {earlier_name}"
+
 
 @dataclass
 class Comparison:
-    """The last ``weeks`` complete weeks against the ``weeks`` complete weeks before."""
+    """The ``days`` days ending on the report day (inclusive) against the ``days`` before."""
 
-    weeks: int
+    days: int
     earlier_first: date
     earlier_last: date
     later_first: date
@@ -166,10 +207,63 @@ class Comparison:
         return period_text(self.later_first, self.later_last)
 
     @property
+    def later_name(self) -> str:
+        return f"{self.days} hari terakhir"
+
+    @property
+    def earlier_name(self) -> str:
+        return f"{self.days} hari sebelumnya"
+
+    @property
     def window_text(self) -> str:
         return (
-            f"{self.weeks} minggu penuh terakhir ({self.later_text}) dibanding "
-            f"{self.weeks} minggu sebelumnya ({self.earlier_text})"
+            f"{self.later_name} ({self.later_text}) dibanding "
+            f"{self.earlier_name} ({self.earlier_text})"
+        )
+
+    @property
+    def headline(self) -> str:
+        """'7 hari terakhir (30 Nov – 6 Des 2026): 12 pengaduan, naik dari 5 pada 7 hari
+        sebelumnya'."""
+        return (
+            f"{self.later_name} ({self.later_text}): {self.total.later} pengaduan, "
+            f"{self.total.versus(self.earlier_name)}"
+        )
+
+
+@dataclass(frozen=True)
+class SpikeNotice:
+    """A spike of the agency as ``detect_spikes`` (the digest's rule) found it."""
+
+    day: date
+    observed: int
+    expected: float  # what the digest prints as 'biasanya sekitar'
+    p_value: float
+    topic: str  # '' = the agency's total; else the topic that jumped
+    topics: list[tuple[str, int]]  # (topic key, complaints that day)
+    terms: list[str]
+    when_text: str  # 'hari ini', 'kemarin' or the date
+
+    @property
+    def weekday_text(self) -> str:
+        return INDONESIAN_WEEKDAYS[self.day.weekday()]
+
+    @property
+    def day_text(self) -> str:
+        return format_day_id(self.day)
+
+    @property
+    def expected_text(self) -> str:
+        """One decimal with a comma, as the digest writes it ('2,0')."""
+        return f"{self.expected:.1f}".replace(".", ",")
+
+    @property
+    def text(self) -> str:
+        """'Lonjakan hari ini: 9 pengaduan, biasanya sekitar 2,0 pada hari Sabtu'."""
+        about = f" (masalah {topic_name(self.topic)})" if self.topic else ""
+        return (
+            f"Lonjakan {self.when_text}{about}: {self.observed} pengaduan, biasanya sekitar "
+            f"{self.expected_text} pada hari {self.weekday_text}"
         )
 
 
@@ -196,7 +290,7 @@ class Trend:
     last_day: date  # ... to 'today' (inclusive), local dates
     rows: list[WeekRow]  # oldest first; the partial current week last
     topic_keys: list[str]  # the topic columns, taxonomy order (plus any unknown key found)
-    comparison: Comparison | None  # None when the window holds too few complete weeks
+    comparison: Comparison | None  # None when collection does not cover both periods
     data_since: date | None  # first day with any counts, when counting began in the window
     latest: list[LatestComplaint]
     window_text: str
@@ -206,6 +300,12 @@ class Trend:
     latest_limit: int = LATEST_LIMIT
     version: str = __version__
     notes: list[str] = field(default_factory=list)
+    spikes: list[SpikeNotice] = field(default_factory=list)  # newest first
+    compare_days: int = DEFAULT_COMPARE_DAYS
+
+    @property
+    def running_week(self) -> Week | None:
+        return self.rows[-1].week if self.rows and self.rows[-1].week.partial else None
 
     @property
     def weeks(self) -> list[Week]:
@@ -302,6 +402,46 @@ def _safe_url(url: str) -> str:
     return redact_url(url) if url.lower().startswith(SAFE_URL_SCHEMES) else ""
 
 
+def recent_spikes(
+    store: Store, today: date, tz: str, days: int = SPIKE_DAYS_SHOWN
+) -> dict[date, list[Spike]]:
+    """The digest's spikes (``detect_spikes``, the very function the digest calls) of
+    ``today`` and the ``days - 1`` days before it. A site computes this once and hands
+    it to every agency's ``build_trend``."""
+    return {
+        today - timedelta(days=back): detect_spikes(store, today - timedelta(days=back), tz)
+        for back in range(days)
+    }
+
+
+def _when_text(day: date, now_local: date) -> str:
+    if day == now_local:
+        return "hari ini"
+    if day == now_local - timedelta(days=1):
+        return "kemarin"
+    return f"pada {short_date(day)}"
+
+
+def _spike_notices(
+    agency_id: str, spikes: Mapping[date, list[Spike]], now_local: date
+) -> list[SpikeNotice]:
+    return [
+        SpikeNotice(
+            day=day,
+            observed=spike.observed,
+            expected=spike.expected,
+            p_value=spike.p_value,
+            topic=spike.topic,
+            topics=list(spike.topics),
+            terms=list(spike.terms),
+            when_text=_when_text(day, now_local),
+        )
+        for day in sorted(spikes, reverse=True)
+        for spike in spikes[day]
+        if agency_id and spike.agency_id == agency_id
+    ]
+
+
 def build_trend(
     config: Config,
     store: Store,
@@ -310,15 +450,20 @@ def build_trend(
     weeks: int = DEFAULT_WEEKS,
     today: date | None = None,
     *,
-    compare_weeks: int = DEFAULT_COMPARE_WEEKS,
+    compare_days: int = DEFAULT_COMPARE_DAYS,
     latest_limit: int = LATEST_LIMIT,
+    spikes: Mapping[date, list[Spike]] | None = None,
 ) -> Trend:
     """One agency's complaints per ISO week and topic over ``weeks`` weeks up to ``today``.
 
     ``agency_id`` is a configured (or stored) agency id, or ``''`` /
     ``'tidak-teridentifikasi'`` for complaints tied to no agency. ``today`` defaults to
-    the local date now. Raises ValueError for an unknown agency or ``weeks < 1``.
+    the local date now. ``spikes`` is ``recent_spikes(store, today, tz)`` when the
+    caller already has it (a site computes it once). Raises ValueError for an unknown
+    agency, ``weeks < 1`` or ``compare_days < 1``.
     """
+    if compare_days < 1:
+        raise ValueError(f"compare_days must be at least 1, not {compare_days}")
     tz = config.timezone
     now = utc_now()
     now_local = local_date(now, tz)
@@ -326,8 +471,11 @@ def build_trend(
     agency_id = resolve_agency_id(config, store, agency_id)
     periods = week_periods(today, weeks, now_local)
     first_day, last_day = periods[0].start, today
+    compare_first = today - timedelta(days=2 * compare_days - 1)
 
-    daily = store.agency_daily(agency_id, first_day.isoformat(), last_day.isoformat())
+    daily = store.agency_daily(
+        agency_id, min(first_day, compare_first).isoformat(), last_day.isoformat()
+    )
     found_topics = {r["topic"] for r in daily if r["topic"]}
     topic_keys = [*TOPICS, *sorted(found_topics - set(TOPICS))]
     index_of = {}
@@ -338,7 +486,9 @@ def build_trend(
     posts = [0] * len(periods)
     topics = [dict.fromkeys(topic_keys, 0) for _ in periods]
     for r in daily:
-        position = index_of[r["day"]]
+        position = index_of.get(r["day"])
+        if position is None:
+            continue  # before the weekly window: only the comparison reads it
         if r["topic"]:
             topics[position][r["topic"]] += r["complaints"] or 0
         else:
@@ -368,7 +518,10 @@ def build_trend(
         short = full = UNRESOLVED_AGENCY_NAME
         sector_text = ""
 
-    comparison = _compare(rows, topic_keys, compare_weeks)
+    compare_since, compare_no_data = _data_since(store, compare_first, today)
+    comparison = None
+    if not compare_no_data and compare_since is None:
+        comparison = _compare(daily, topic_keys, today, compare_days)
     notes = []
     if no_data:
         notes.append(
@@ -380,17 +533,27 @@ def build_trend(
             f"Data baru terkumpul sejak {format_day_id(data_since)}. Minggu sebelumnya "
             "bernilai 0 karena belum ada data, bukan karena tidak ada pengaduan."
         )
-        if comparison is not None and comparison.weeks < compare_weeks:
-            notes.append(
-                f"Karena itu perbandingan memakai {comparison.weeks} minggu penuh terakhir "
-                f"dibanding {comparison.weeks} minggu sebelumnya, bukan {compare_weeks} minggu."
-            )
+    if compare_no_data and not no_data:
+        notes.append(
+            f"Tidak ada posting yang terkumpul untuk instansi mana pun sejak "
+            f"{format_day_id(compare_first)}: {compare_days} hari terakhir tidak dibandingkan, "
+            "karena angka 0 di sini bisa berarti tidak ada data."
+        )
+    if comparison is None and not compare_no_data:
+        notes.append(
+            f"Perbandingan {compare_days} hari terakhir dengan {compare_days} hari sebelumnya "
+            f"memerlukan data sejak {format_day_id(compare_first)}; data baru ada sejak "
+            f"{format_day_id(compare_since or compare_first)}, jadi belum dibandingkan."
+        )
     if periods[-1].partial:
         notes.append(
-            f"Minggu terakhir ({periods[-1].range_text}) masih berjalan: angkanya dihitung "
-            f"sampai {format_day_id(today)} dan belum bisa dibandingkan dengan minggu penuh."
+            f"Minggu terakhir ({periods[-1].range_text}) adalah minggu berjalan: angkanya "
+            f"dihitung sampai {format_day_id(today)}, jadi belum lengkap. Perbandingan memakai "
+            f"{compare_days} hari terakhir, bukan minggu kalender."
         )
 
+    if spikes is None:
+        spikes = recent_spikes(store, today, tz)
     return Trend(
         agency_id=agency_id,
         agency_name=short,
@@ -413,6 +576,8 @@ def build_trend(
         model_version=model_version,
         latest_limit=latest_limit,
         notes=notes,
+        spikes=_spike_notices(agency_id, spikes, now_local),
+        compare_days=compare_days,
     )
 
 
@@ -442,28 +607,40 @@ def _coverage(week: Week, data_since: date | None, no_data: bool) -> str:
     return "full"
 
 
-def _compare(rows: list[WeekRow], topic_keys: list[str], compare_weeks: int) -> Comparison | None:
-    # Only complete weeks the database covers whole: a running week or one from before
-    # collection began would make any change look like a rise.
-    complete = [row for row in rows if not row.week.partial and row.coverage == "full"]
-    n = min(compare_weeks, len(complete) // 2)
-    if n < 1:
-        return None
-    later, earlier = complete[-n:], complete[-2 * n : -n]
+def _compare(
+    daily: list[dict[str, Any]], topic_keys: list[str], today: date, days: int
+) -> Comparison:
+    """The ``days`` days ending on ``today`` (inclusive) against the ``days`` before:
+    like with like, whatever weekday ``today`` is."""
+    later_first = today - timedelta(days=days - 1)
+    earlier_last = later_first - timedelta(days=1)
+    earlier_first = later_first - timedelta(days=days)
+    totals = {"earlier": 0, "later": 0}
+    per_topic = {key: {"earlier": 0, "later": 0} for key in topic_keys}
+    for r in daily:
+        day = date.fromisoformat(r["day"])
+        if earlier_first <= day <= earlier_last:
+            period = "earlier"
+        elif later_first <= day <= today:
+            period = "later"
+        else:
+            continue
+        counts = per_topic[r["topic"]] if r["topic"] else totals
+        counts[period] += r["complaints"] or 0
 
-    def change(count) -> Change:
-        return Change(sum(count(r) for r in earlier), sum(count(r) for r in later))
-
-    topic_changes = [(key, change(lambda r, key=key: r.topics[key])) for key in topic_keys]
-    topic_changes = [(key, c) for key, c in topic_changes if c.earlier or c.later]
+    topic_changes = [
+        (key, Change(counts["earlier"], counts["later"]))
+        for key, counts in per_topic.items()
+        if counts["earlier"] or counts["later"]
+    ]
     topic_changes.sort(key=lambda item: (-item[1].later, -item[1].earlier))
     return Comparison(
-        weeks=n,
-        earlier_first=earlier[0].week.start,
-        earlier_last=earlier[-1].week.end,
-        later_first=later[0].week.start,
-        later_last=later[-1].week.end,
-        total=change(lambda r: r.complaints),
+        days=days,
+        earlier_first=earlier_first,
+        earlier_last=earlier_last,
+        later_first=later_first,
+        later_last=today,
+        total=Change(totals["earlier"], totals["later"]),
         topics=topic_changes,
     )
 
@@ -565,7 +742,15 @@ def trend_data(trend: Trend) -> dict[str, Any]:
             "of the local days Monday to Sunday",
             "topics": "complaints with that topic; a complaint may have several topics or none",
             "posts": "all original posts tied to this agency, complaint or not",
-            "partial": "true for the week still running (counted up to window.last_day)",
+            "partial": "true for the week still running (counted up to window.last_day); "
+            "shown, never compared",
+            "comparison": "the N days ending on window.last_day (inclusive) against the N "
+            "days before them, local days",
+            "spikes": "the daily digest's spike rule (monitor.aggregate.detect_spikes) on "
+            "window.last_day and the day before: observed complaints against what the "
+            f"agency's last {SPIKE_WEEKS} weeks lead one to expect on that weekday; at least "
+            f"{SPIKE_MIN_COUNT} complaints, at least {SPIKE_MIN_RATIO:g} times the expectation "
+            f"and a one-sided Poisson p < {SPIKE_ALPHA:g}",
             "coverage": "full: data for the whole week; partial: collection began during "
             "the week; none: before collection began (0 means no data, not no complaints)",
         },
@@ -587,7 +772,7 @@ def trend_data(trend: Trend) -> dict[str, Any]:
         "comparison": None
         if comparison is None
         else {
-            "weeks": comparison.weeks,
+            "days": comparison.days,
             "earlier": {
                 "first_day": comparison.earlier_first.isoformat(),
                 "last_day": comparison.earlier_last.isoformat(),
@@ -600,7 +785,21 @@ def trend_data(trend: Trend) -> dict[str, Any]:
             "complaints": _change_data(comparison.total),
             "topics": {key: _change_data(change) for key, change in comparison.topics},
             "text": comparison.window_text,
+            "headline": comparison.headline,
         },
+        "spikes": [
+            {
+                "day": spike.day.isoformat(),
+                "observed": spike.observed,
+                "expected": spike.expected,
+                "p_value": spike.p_value,
+                "topic": spike.topic,
+                "topics": dict(spike.topics),
+                "terms": spike.terms,
+                "text": spike.text,
+            }
+            for spike in trend.spikes
+        ],
         "latest_complaints": [
             {
                 "created_at": item.created_at,
@@ -674,6 +873,7 @@ def trend_html(
             index_href=index_href,
             downloads=downloads or {},
             percent_min=PERCENT_MIN_EARLIER,
+            spike_rule=SPIKE_RULE_TEXT,
             period=period_text,
             latest_limit=trend.latest_limit,
         )
