@@ -138,6 +138,12 @@ def _check_runs(config: Config, store) -> list[Check]:
         detail = f"last success {_age(age)} ago"
         if health.last_error:
             checks.append(Check(area, FAIL, f"{detail}; failing now: {health.last_error}"))
+        elif health.last_stopped:  # a rate limit, quota or time budget: nothing to do
+            checks.append(
+                Check(
+                    area, OK, f"{detail}; stopped early, goes on by itself: {health.last_stopped}"
+                )
+            )
         elif source and source.enabled and age > allowed:
             checks.append(Check(area, WARN, f"{detail}, longer than its schedule allows"))
         else:

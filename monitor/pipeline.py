@@ -21,6 +21,7 @@ from monitor.aggregate import aggregate_days, assign_cases, days_of
 from monitor.classify import load_model
 from monitor.clock import local_date, to_iso, utc_now
 from monitor.collectors import CollectContext, CollectorError, build_collector
+from monitor.collectors.http import SourceStopped
 from monitor.config import Config, SourceConfig
 from monitor.operations import purge
 from monitor.records import Post, RunReport, SourceRun
@@ -161,6 +162,8 @@ def collect(
                 result.rejections.extend(batch.rejected)
                 for reason in batch.rejected:
                     log.warning("source %s rejected a record: %s", source.name, reason)
+        except SourceStopped as exc:  # planned: goes on from its cursor next run
+            result.stopped = str(exc)
         except CollectorError as exc:
             result.error = str(exc)
         except Exception as exc:  # a broken collector must not stop the other sources
@@ -168,10 +171,16 @@ def collect(
             result.error = f"unexpected error: {type(exc).__name__}: {exc}"
         result.duration_s = time.monotonic() - started
         result = store.record_source_run(run_id, result)  # as stored: secrets masked
-        status = f"GAGAL: {result.error}" if result.error else "ok"
+        status = (
+            f"FAILED: {result.error}"
+            if result.error
+            else f"stopped for this run, goes on next run: {result.stopped}"
+            if result.stopped
+            else "ok"
+        )
         progress(
-            f"sumber {source.name}: {result.fetched} diambil, {result.new} baru, "
-            f"{result.duplicates} duplikat, {result.rejected} ditolak ({status})"
+            f"source {source.name}: {result.fetched} fetched, {result.new} new, "
+            f"{result.duplicates} duplicates, {result.rejected} rejected ({status})"
         )
         results.append(result)
     return results
@@ -214,7 +223,7 @@ def process(
         created = store.save_analyses(understand_batch(batch, model, gazetteer))
         touched |= days_of(created, config.timezone)
         done += len(batch)
-        progress(f"diproses: {done} posting")
+        progress(f"processed: {done} posts")
     cutoff = retention_cutoff(config)
     if cutoff:
         # A post arriving late for a day already purged must not replace that day's

@@ -98,6 +98,9 @@ class SourceRun:
     error: str = ""
     duration_s: float = 0.0
     rejections: list[str] = field(default_factory=list)
+    # A planned stop (rate limit, quota, time budget): not a failure; the source goes
+    # on from its cursor next run, and this says why and when.
+    stopped: str = ""
 
     @property
     def ok(self) -> bool:

@@ -114,9 +114,9 @@ class Scheduler:
                 log.exception("job %s failed", job_id)
                 self.failures.append((job_id, error))
                 record_failure(self.config, f"schedule:{job_id}", error)
-                self.progress(f"job {job_id} GAGAL: {error}")
+                self.progress(f"job {job_id} FAILED: {error}")
                 return
-            self.progress(f"job {job_id} selesai: {_summary(result)}")
+            self.progress(f"job {job_id} done: {_summary(result)}")
 
         return job
 
@@ -137,21 +137,21 @@ class Scheduler:
         self.start()
         try:
             jobs = ", ".join(self.job_ids)
-            self.progress(f"scheduler berjalan dengan {len(self.job_ids)} job: {jobs}")
+            self.progress(f"scheduler running {len(self.job_ids)} job(s): {jobs}")
             wait_for_stop_signal()
         finally:
             self.stop()
-            self.progress("scheduler berhenti")
+            self.progress("scheduler stopped")
 
 
 def _summary(result: Any) -> str:
     if isinstance(result, list) and result and hasattr(result[0], "new"):
         return ", ".join(
-            f"{r.source}: {r.new} baru" + (f" (GAGAL: {r.error})" if r.error else "")
+            f"{r.source}: {r.new} new" + (f" (FAILED: {r.error})" if r.error else "")
             for r in result
         )
     if isinstance(result, tuple):
-        return f"{result[0]} posting diproses"
+        return f"{result[0]} posts processed"
     if isinstance(result, list):
         return ", ".join(str(item) for item in result)
     return "ok"

@@ -226,6 +226,12 @@ def _v7_ingest_seen(db: Database) -> None:
     db.execute("CREATE INDEX ingest_seen_at ON ingest_seen (seen_at)")
 
 
+def _v8_source_stops(db: Database) -> None:
+    # A rate limit, quota or time budget that stopped a source is not a failure: kept
+    # apart from 'error', so doctor and the digest do not call it one.
+    db.execute("ALTER TABLE run_sources ADD COLUMN stopped TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_normalized_text,
@@ -234,6 +240,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v5_sketch_by_time,
     _v6_author_agency_and_region,
     _v7_ingest_seen,
+    _v8_source_stops,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -249,6 +256,7 @@ class SourceHealth:
     last_error: str
     new_in_window: int
     errors_in_window: int
+    last_stopped: str = ""  # the latest run's planned stop (rate limit, quota, budget)
 
 
 def _enable_wal(db: Database, attempts: int = 100) -> None:
@@ -650,13 +658,14 @@ class Store:
         result = replace(
             result,
             error=self._error_text(result.error),
+            stopped=self._error_text(result.stopped),
             rejections=[self._error_text(r) for r in result.rejections],
         )
         with self.db.atomic():
             self.db.execute(
                 """INSERT OR REPLACE INTO run_sources (run_id, source, finished_at, fetched, new,
-                   duplicates, rejected, error, duration_s, rejections)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   duplicates, rejected, error, duration_s, rejections, stopped)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     run_id,
                     result.source,
@@ -668,6 +677,7 @@ class Store:
                     result.error,
                     round(result.duration_s, 3),
                     json.dumps(result.rejections[:MAX_REJECTIONS_KEPT], ensure_ascii=False),
+                    result.stopped,
                 ],
             )
         return result
@@ -722,13 +732,23 @@ class Store:
                       max(CASE WHEN error = '' THEN finished_at END),
                       (SELECT error FROM run_sources r2 WHERE r2.source = r.source
                        ORDER BY finished_at DESC LIMIT 1),
+                      (SELECT stopped FROM run_sources r3 WHERE r3.source = r.source
+                       ORDER BY finished_at DESC LIMIT 1),
                       sum(CASE WHEN finished_at >= ? THEN new ELSE 0 END),
                       sum(CASE WHEN finished_at >= ? AND error != '' THEN 1 ELSE 0 END)
                FROM run_sources r GROUP BY source ORDER BY source""",
             [since, since],
         ).fetchall()
         return [
-            SourceHealth(r[0], r[1] or "", r[2] or "", self.mask(r[3] or ""), r[4] or 0, r[5] or 0)
+            SourceHealth(
+                r[0],
+                r[1] or "",
+                r[2] or "",
+                self.mask(r[3] or ""),
+                r[5] or 0,
+                r[6] or 0,
+                self.mask(r[4] or ""),
+            )
             for r in rows
         ]
 

@@ -264,7 +264,7 @@ def test_backup_purge_and_json_logs_from_the_command_line(tmp_path, capsys):
     lines = capsys.readouterr().err.splitlines()
     entries = [_json.loads(line) for line in lines]
     assert entries and all({"time", "level", "logger", "message"} <= set(e) for e in entries)
-    assert any(e["message"].startswith("sumber ") for e in entries)  # a source's progress
+    assert any(e["message"].startswith("source ") for e in entries)  # a source's progress
     # ... and so is a refusal, at level ERROR.
     assert main(["--config", str(tmp_path / "absent.toml"), "--log-format", "json", "run"]) == 2
     [refusal] = [_json.loads(line) for line in capsys.readouterr().err.splitlines()]

@@ -343,8 +343,9 @@ def test_a_long_429_stops_the_source(config, http_server, sleeps):
     result, store = collect_once(config, source, sleeps)
     store.close()
     assert result.new == 4
-    assert result.error.startswith("feed Google News 'Disdukcapil Kota Kupang': ")
-    assert "rate limited (429)" in result.error and "may resume at" in result.error
+    assert result.stopped.startswith("feed Google News 'Disdukcapil Kota Kupang': ")
+    assert result.error == ""
+    assert "rate limited (429)" in result.stopped and "may resume at" in result.stopped
 
 
 def test_5xx_then_success(config, http_server, sleeps):

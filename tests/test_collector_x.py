@@ -276,7 +276,8 @@ def test_a_long_429_mid_query_keeps_page_one_and_leaves_the_cursor(http_server, 
     )
     result, store = collect_once(fast_http, x_source(http_server), sleeps)
     with store:
-        assert "rate limited (429)" in result.error and "may resume at" in result.error
+        assert result.error == ""
+        assert "rate limited (429)" in result.stopped and "may resume at" in result.stopped
         assert (result.fetched, result.new) == (3, 3)
         assert store.count_posts() == 3
         assert cursor_of(store) is None  # the query was not read to its end

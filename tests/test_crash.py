@@ -303,9 +303,9 @@ def test_killed_while_collecting(tmp_path):
 def test_killed_while_processing(tmp_path):
     ids = write_dataset(tmp_path, 3000)
     kills = [
-        kill_run(tmp_path, lambda run: run.saw("diproses: 1000"), delay=0.3),
-        kill_run(tmp_path, lambda run: run.saw("diproses: "), delay=0.8),
-        kill_run(tmp_path, lambda run: run.saw("sumber "), delay=0.2),
+        kill_run(tmp_path, lambda run: run.saw("processed: 1000"), delay=0.3),
+        kill_run(tmp_path, lambda run: run.saw("processed: "), delay=0.8),
+        kill_run(tmp_path, lambda run: run.saw("source "), delay=0.2),
     ]
     assert any(0 < int(k.split("analyses=")[1].split(",")[0]) < len(ids) for k in kills), kills
     complete_run(tmp_path)
@@ -319,8 +319,8 @@ def test_killed_while_aggregating_and_writing_the_digest(tmp_path):
         # the first day's counts are committed, the other days' not yet
         kill_run(tmp_path, lambda run: counts(tmp_path)[2] > 0),
         # everything is processed now: each run goes straight to aggregating and the digest
-        kill_run(tmp_path, lambda run: run.saw("sumber "), delay=0.15),
-        kill_run(tmp_path, lambda run: run.saw("sumber "), delay=0.4),
+        kill_run(tmp_path, lambda run: run.saw("source "), delay=0.15),
+        kill_run(tmp_path, lambda run: run.saw("source "), delay=0.4),
         kill_run(tmp_path, lambda run: (tmp_path / "reports").exists(), delay=0.0),
     ]
     complete_run(tmp_path)

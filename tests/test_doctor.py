@@ -11,6 +11,7 @@ from monitor.config import SourceConfig
 from monitor.doctor import FAIL, OK, WARN, needs_a_person, run_doctor
 from monitor.records import SourceRun
 from monitor.store import Store
+from tests.httpserver import Reply
 
 
 def by_area(checks, prefix):
@@ -105,3 +106,49 @@ def test_an_unconfirmed_digest_names_the_command_to_resend_it_and_a_dropped_one_
     checks = run_doctor(config, environ={})
     assert [(c.status, c.detail) for c in by_area(checks, "outbox")] == [(OK, "nothing waiting")]
     assert not needs_a_person(checks)
+
+
+def test_a_rate_limit_stop_is_not_a_failure_for_run_or_doctor(tmp_path, http_server, monkeypatch):
+    """The README says a rate-limit stop needs nothing: `run` exits 0, doctor is content,
+    and the stop is still said (stdout, the database, doctor) with when it resumes."""
+    import subprocess
+    import sys
+
+    from monitor.config import example_config_text
+
+    monkeypatch.setenv("TEST_X_STOP_TOKEN", "x-token-for-a-stop-test")
+    reset = int((utc_now() + timedelta(hours=2)).timestamp())
+    http_server.route(
+        "GET",
+        "/2/tweets/search/recent",
+        Reply(status=429, headers={"x-rate-limit-reset": str(reset)}, json={"title": "Too Many"}),
+    )
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        example_config_text()
+        + '\n[[sources]]\nname = "x-stop"\ntype = "x"\nregion = "kota-kupang"\n'
+        f'queries = ["dukcapil kupang"]\nbase_url = "{http_server.url}"\n'
+        'credentials = { bearer_token = "TEST_X_STOP_TOKEN" }\n',
+        encoding="utf-8",
+    )
+
+    def monitor(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(path), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    ran = monitor("run")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "x-stop" in ran.stderr and "stopped for this run, goes on next run" in ran.stderr
+    with Store.open(tmp_path / "monitor.db") as store:
+        [(error, stopped)] = store.db.execute(
+            "SELECT error, stopped FROM run_sources WHERE source = 'x-stop'"
+        ).fetchall()
+    assert error == "" and "rate limit" in stopped and "may resume at" in stopped
+    checked = monitor("doctor")
+    assert checked.returncode == 0, checked.stdout
+    [line] = [x for x in checked.stdout.splitlines() if "last run x-stop" in x]
+    assert "stopped early, goes on by itself" in line and "FAIL" not in line

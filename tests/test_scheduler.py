@@ -143,4 +143,4 @@ def test_sigterm_finishes_and_exits_0(tmp_path):
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, err
-    assert "scheduler berhenti" in err
+    assert "scheduler stopped" in err

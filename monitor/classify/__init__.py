@@ -70,14 +70,14 @@ def train_model(
     blind_file = blind_path or blind_set_path()
     blind = load_samples([blind_file]).samples if blind_file.exists() else []
     version = version or f"id-{datetime.now(UTC):%Y%m%d}-{samples_sha256(samples)[:8]}"
-    progress(f"{len(samples)} sampel; validasi silang {folds} lipatan ...")
+    progress(f"{len(samples)} samples; {folds}-fold cross-validation ...")
     cv, thresholds = cross_validate(samples, folds, progress)
-    progress("melatih model akhir ...")
+    progress("training the final model ...")
     model = train(samples, version, thresholds, blind=blind)
     metrics = {"cross_validation": cv.as_card_metrics()}
     evaluation = cv
     if blind:
-        progress(f"menguji pada set buta ({len(blind)} pos) ...")
+        progress(f"testing on the blind set ({len(blind)} posts) ...")
         source = f"blind set: {len(blind)} posts written apart, two annotators agreeing"
         evaluation = evaluate_model(model, blind, source)
         baseline = evaluate_model(KeywordBaseline(), blind, source)

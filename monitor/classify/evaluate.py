@@ -201,7 +201,7 @@ def cross_validate(
     splits = group_folds(samples, folds)
     for number, (train_idx, test_idx) in enumerate(splits, 1):
         if progress:
-            progress(f"  validasi silang: lipatan {number}/{folds}")
+            progress(f"  cross-validation: fold {number}/{folds}")
         model = fit([samples[i] for i in train_idx], settings=settings)
         matrix = model.vectorizers.matrix([samples[i].text for i in test_idx])
         c, s, t = model.heads.scores(matrix)
