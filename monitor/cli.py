@@ -43,6 +43,7 @@ EXIT_LOCKED = 3
 
 DEFAULT_CONFIG = "monitor.toml"
 DEMO_DIR = "monitor-demo"
+DEMO_REGION = "kota-kupang"  # where the bundled invented posts are set
 
 log = logging.getLogger("monitor")
 
@@ -79,6 +80,12 @@ def _load(args: argparse.Namespace) -> Config:
             f"no config file {path} here. Create one with 'monitor init' (it writes the "
             "documented Kota Kupang example), or pass --config PATH. To try the tool "
             "without any config, run 'monitor demo'."
+            + (
+                f" The demo's own config is {DEMO_DIR}/monitor.toml: add "
+                f"--config {DEMO_DIR}/monitor.toml."
+                if (Path(DEMO_DIR) / "monitor.toml").is_file()
+                else ""
+            )
         )
     config = load_config(path)
     if args.db:
@@ -189,7 +196,21 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 DEMO_MARKER = ".monitor-demo"
-DEMO_MADE = ("monitor.db", "monitor.db-wal", "monitor.db-shm", "reports")
+DEMO_MADE = (
+    "monitor.toml",
+    "monitor.db",
+    "monitor.db-wal",
+    "monitor.db-shm",
+    "monitor.db.lock",
+    "reports",
+    "site",
+)
+DEMO_CONFIG_HEADER = """\
+# Made by 'monitor demo': the shipped example config, plus one source that replays
+# the bundled invented posts. Every command works on the demo with
+#   monitor --config {path} COMMAND
+# Running 'monitor demo' again deletes and remakes this file.
+"""
 
 
 def _clear_demo_folder(folder: Path) -> None:
@@ -214,37 +235,54 @@ def _clear_demo_folder(folder: Path) -> None:
             path.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / DEMO_MARKER).write_text(
-        "Made by 'monitor demo': the demo may delete monitor.db* and reports/ here.\n",
+        "Made by 'monitor demo': the demo may delete what it made here: "
+        + ", ".join(DEMO_MADE)
+        + ".\n",
         encoding="utf-8",
     )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.classify import load_model
+    from monitor.report.site import build_site
     from monitor.store import Store
 
     folder = Path(args.dir)
     _clear_demo_folder(folder)
-    config = example_config(folder)
-    config.database = folder / "monitor.db"
-    config.reports_dir = folder / "reports"
-    config.sources = [
-        SourceConfig(
-            name="demo",
-            type="replay",
-            region=config.default_region,
-            schedule="every 60m",
-        )
-    ]
+    # A real config file, so that every command works on the demo afterwards.
+    config_path = folder / "monitor.toml"
+    config_path.write_text(
+        DEMO_CONFIG_HEADER.format(path=config_path)
+        + example_config_text()
+        + '\n[[sources]]\nname = "demo"\ntype = "replay"    # the bundled invented posts\n'
+        f'region = "{DEMO_REGION}"\nschedule = "every 60m"\n',
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
     report = run(config, command="demo", progress=args.progress)
+    site = folder / "site"
     with Store.open(config.database) as store:
         complaints = store.complaint_counts()
+        pages = build_site(config, store, load_model().version, site)
+
+    def shown(path: Path | str) -> str:  # short where it can be: relative to here
+        relative = os.path.relpath(Path(path).resolve())
+        return str(Path(path).resolve()) if relative.startswith("..") else relative
+
     print(
         f"Demo: {sum(s.new for s in report.sources)} invented posts over the last 30 days, "
         f"{complaints[0]} classified as complaints, {complaints[1] or 0} tied to an agency."
     )
-    print(f"Database: {config.database}")
-    print(f"Digest:   {report.digest_paths[0]}")
-    print("Open the digest in a browser; the plain-text version lies beside it.")
+    print(f"Digest:   {shown(report.digest_paths[0])}")
+    print("          the daily digest for Ombudsman staff (the .txt beside it is the e-mail text)")
+    print(f"Site:     {shown(pages[0])}")
+    agency_pages = sum(1 for p in pages if p.suffix == ".html") - 1
+    print(f"          {agency_pages} agency trend pages, each with its CSV and JSON downloads")
+    print(f"Database: {shown(config.database)}")
+    print(f"Config:   {shown(config_path)}")
+    print("Open the digest and the site in a browser. Every command works on the demo, e.g.")
+    print(f"  monitor --config {shown(config_path)} doctor")
+    print(f"  monitor --config {shown(config_path)} trend --agency rsud-sk-lerik --format csv")
     return EXIT_OK
 
 
@@ -426,7 +464,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"{data}: no valid labeled lines")
     what = str(data) if args.data else "blind set"
     source = f"{len(report.samples)} posts of the {what}"
-    args.progress(f"menguji {model.version} pada {len(report.samples)} pos ...")
+    args.progress(f"testing {model.version} on {len(report.samples)} posts ...")
     evaluation = evaluate_model(model, report.samples, source)
     baseline = evaluate_model(KeywordBaseline(), report.samples, source)
     columns = [
@@ -583,14 +621,14 @@ def cmd_serve_ingest(args: argparse.Namespace) -> int:
         ) from None
     worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
     worker.start()
-    args.progress(f"menerima posting di {server.url}/ingest (Ctrl-C untuk berhenti)")
+    args.progress(f"taking posts at {server.url}/ingest (Ctrl-C stops)")
     try:
         wait_for_stop_signal()
     finally:
         server.shutdown()
         worker.join()
         server.server_close()
-        args.progress("serve-ingest berhenti")
+        args.progress("serve-ingest stopped")
     return EXIT_OK
 
 
@@ -910,14 +948,17 @@ def build_parser() -> argparse.ArgumentParser:
         "run the whole pipeline offline on bundled invented posts",
         "Replay 300+ invented posts about Kota Kupang agencies (last 30 days) through\n"
         "the same pipeline as 'monitor run', into a fresh database in ./monitor-demo/,\n"
-        "and write the digest for yesterday. Needs no network and no config. Running it\n"
-        "again starts fresh; it only ever deletes what it made itself (it marks its folder)\n"
-        "and refuses a folder that already holds someone else's monitor.db or reports/.",
+        "and write what the product makes: the digest for yesterday and the site with a\n"
+        "trend page per agency; it prints where each is. It also writes monitor.toml there,\n"
+        "so every command works on the demo (monitor --config monitor-demo/monitor.toml\n"
+        "doctor). Needs no network and no config. Running it again starts fresh; it only\n"
+        "ever deletes what it made itself (it marks its folder) and refuses a folder that\n"
+        "already holds someone else's monitor.toml, monitor.db, reports/ or site/.",
     )
     p.add_argument(
         "--dir",
         default=DEMO_DIR,
-        help="folder for the demo database and reports (default: monitor-demo)",
+        help="folder for the demo's config, database, digest and site (default: monitor-demo)",
     )
 
     p = add(

@@ -66,6 +66,33 @@ def test_demo_runs_offline_and_writes_a_digest(tmp_path, monkeypatch, capsys):
     assert not [a for _, attrs in parser.tags for a, _ in attrs if a.startswith("on")]
 
 
+def test_demo_shows_everything_the_product_makes_and_every_command_works_on_it(
+    tmp_path, monkeypatch, capsys
+):
+    """A new user sees the digest and the site with its agency pages, is told where each
+    is, and can go on with any command on the demo's own config file."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-q"]) == 0
+    out = capsys.readouterr().out
+    site = tmp_path / re.search(r"Site:\s+(\S+index\.html)", out).group(1)
+    assert site.is_file()
+    lerik = site.parent / "agency" / "rsud-sk-lerik.html"
+    assert lerik.is_file() and (site.parent / "agency" / "rsud-sk-lerik.csv").is_file()
+    assert "RSUD S.K. Lerik" in lerik.read_text(encoding="utf-8")
+    pages = len(list((site.parent / "agency").glob("*.html")))
+    assert f"{pages} agency trend pages" in out
+    config = re.search(r"Config:\s+(\S+monitor\.toml)", out).group(1)
+    assert f"monitor --config {config} doctor" in out
+
+    assert main(["--config", config, "site", "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "agency" / "rsud-sk-lerik.html").is_file()
+    assert main(["--config", config, "doctor"]) == 0
+    capsys.readouterr()
+    # Without --config, the refusal points at the demo's config.
+    assert main(["site", "--out", str(tmp_path / "x")]) == 2
+    assert "--config monitor-demo/monitor.toml" in capsys.readouterr().err
+
+
 def test_demo_twice_starts_fresh(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "-q"]) == 0
@@ -90,9 +117,12 @@ def test_demo_never_deletes_what_it_did_not_make(tmp_path, capsys):
     (production / "reports").mkdir(parents=True)
     (production / "reports" / "digest-2026-11-30.html").write_text("arsip", encoding="utf-8")
     (production / "monitor.db").write_bytes(b"SQLite format 3\x00 data of the office")
+    (production / "monitor.toml").write_text("# the office's own config\n", encoding="utf-8")
     assert main(["demo", "-q", "--dir", str(production)]) == 2
     error = capsys.readouterr().err
     assert "monitor.db" in error and "reports" in error and "--dir" in error
+    assert "monitor.toml" in error
+    assert (production / "monitor.toml").read_text() == "# the office's own config\n"
     assert (production / "monitor.db").read_bytes().endswith(b"data of the office")
     assert (production / "reports" / "digest-2026-11-30.html").read_text() == "arsip"
     assert not (production / ".monitor-demo").exists()
