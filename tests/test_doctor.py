@@ -148,6 +148,11 @@ def test_a_rate_limit_stop_is_not_a_failure_for_run_or_doctor(tmp_path, http_ser
             "SELECT error, stopped FROM run_sources WHERE source = 'x-stop'"
         ).fetchall()
     assert error == "" and "rate limit" in stopped and "may resume at" in stopped
+    # The digest does not call it a failure either: no warning, a calm note in the footer.
+    [digest] = (tmp_path / "reports").glob("digest-*.html")
+    html = digest.read_text(encoding="utf-8")
+    assert "Data tidak lengkap" not in html and "Gagal:" not in html
+    assert "dilanjutkan otomatis pada run berikutnya" in html.split("Kesehatan data")[-1]
     checked = monitor("doctor")
     assert checked.returncode == 0, checked.stdout
     [line] = [x for x in checked.stdout.splitlines() if "last run x-stop" in x]

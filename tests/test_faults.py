@@ -133,8 +133,44 @@ def test_dns_failure_is_a_source_error_and_the_others_go_on(tmp_path, config, mo
         ).fetchall()
     assert error
     html = Path(report.digest_paths[0]).read_text(encoding="utf-8")
-    assert "news" in html.split("Kesehatan data")[-1]  # the footer names the failing source
+    footer = html.split("Kesehatan data")[-1]
+    assert "news" in footer  # the footer names the failing source
+    # ... and says what went wrong in Indonesian, the technical text for the operator after
+    assert "Gagal: server sumber tidak dapat dihubungi." in footer
+    assert footer.index("Gagal:") < footer.index("Pesan teknis untuk operator: ")
     # and the digest opens by saying its figures are incomplete, naming the source
     assert "Data tidak lengkap: 1 dari 2 sumber gagal" in html.split("pengaduan hari itu")[0]
     with pytest.raises(httpx.ConnectError):
         httpx.get("http://api.example.invalid/")
+
+
+@pytest.mark.parametrize(
+    "error, meaning",
+    [
+        (
+            "GET https://api.x.com/2/tweets/search/recent: X refused the bearer token (401)",
+            "kunci akses ditolak",
+        ),
+        (
+            "source 'x-kupang' needs credentials.bearer_token: add credentials = {...}",
+            "kunci akses (kredensial) belum diisi",
+        ),
+        (
+            "GET http://h/feed: timed out (no complete answer within 20 s) (after 4 tries)",
+            "terlalu lambat",
+        ),
+        (
+            "GET http://h/x: the server answered 503 Service Unavailable (after 4 tries)",
+            "sedang bermasalah",
+        ),
+        (
+            "/2/tweets/search/recent: query 'q': the answer holds neither 'data' nor 'meta'",
+            "tidak sesuai format",
+        ),
+        ("something nobody foresaw", "sumber gagal dibaca"),
+    ],
+)
+def test_the_digest_says_what_a_source_failure_means_in_indonesian(error, meaning):
+    from monitor.report.digest import failure_in_indonesian
+
+    assert meaning in failure_in_indonesian(error)

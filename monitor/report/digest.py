@@ -179,6 +179,8 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
             "new": h.new_in_window,
             "errors": h.errors_in_window,
             "last_error": h.last_error,
+            "problem": failure_in_indonesian(h.last_error) if h.last_error else "",
+            "stopped": STOPPED_TEXT if h.last_stopped and not h.last_error else "",
         }
         for h in store.source_health(health_since)
     ]
@@ -214,6 +216,42 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
         model_text=_model_text(model),
         generated_text=format_local(utc_now(), tz),
     )
+
+
+STOPPED_TEXT = (
+    "berhenti lebih awal pada run terakhir (batas akses, kuota atau batas waktu sumber); "
+    "dilanjutkan otomatis pada run berikutnya, tidak perlu tindakan"
+)
+# What a source's error text means, for readers of the digest: the first rule whose
+# words occur in the (English, technical) error decides. The text itself follows.
+_FAILURE_KINDS = (
+    (
+        ("needs credentials", "environment variable", "credential"),
+        "kunci akses (kredensial) belum diisi di server monitor",
+    ),
+    (("401", "403", "refused the", "token", "api key"), "kunci akses ditolak oleh layanan sumber"),
+    (("cannot connect", "not retried", "name or service"), "server sumber tidak dapat dihubungi"),
+    (("timed out",), "server sumber terlalu lambat menjawab"),
+    (("answered 5",), "server sumber sedang bermasalah"),
+    (("404",), "alamat tidak ditemukan di server sumber"),
+    (
+        ("json", "neither 'data'", "malformed", "not readable", "document refused"),
+        "jawaban sumber tidak sesuai format yang diharapkan",
+    ),
+    (
+        ("no such file", "cannot be read", "not found"),
+        "berkas sumber tidak ditemukan atau tidak bisa dibaca",
+    ),
+)
+
+
+def failure_in_indonesian(error: str) -> str:
+    """A short Indonesian meaning of a source's error text (which stays beside it)."""
+    lowered = error.lower()
+    for words, meaning in _FAILURE_KINDS:
+        if any(word in lowered for word in words):
+            return meaning
+    return "sumber gagal dibaca"
 
 
 def incomplete_data_warning(enabled: list[str], health: list[Any], since: str) -> str:
