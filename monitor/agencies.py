@@ -37,6 +37,7 @@ from importlib import resources
 from rapidfuzz import fuzz, process
 
 from monitor.config import AgencyConfig, RegionConfig
+from monitor.intake import agency_handles
 from monitor.labels import UNRESOLVED_AGENCY
 from monitor.records import AgencyMatch
 from monitor.text.normalize import normalize, plain_tokens, slang_lexicon, stem, stopwords
@@ -103,32 +104,6 @@ def other_places() -> tuple[str, ...]:
         for line in text.splitlines()
         if line.strip() and not line.startswith("#")
     )
-
-
-# An account whose name spells one of an agency's names is that agency's: at least this
-# many letters and digits, so that no short word ("dinsos") is taken for one agency.
-MIN_NAME_HANDLE = 8
-
-
-def agency_handles(agencies: Iterable[AgencyConfig]) -> dict[str, str]:
-    """Each official handle (``handle_key``) -> its agency id: the one table intake,
-    redaction and the gazetteer use to tell an agency's own accounts.
-
-    The handles listed in the config, and every handle that spells one of the agency's
-    own names or aliases (@dukcapilkotakupang, @rsud_sk_lerik): such an account is the
-    agency's or speaks in its name, never a private person to pseudonymise.
-    """
-    table: dict[str, str] = {}
-    for agency in agencies:
-        for name in (agency.short_name, agency.name, *agency.aliases):
-            key = handle_key(name)
-            if len(key) >= MIN_NAME_HANDLE:
-                table.setdefault(key, agency.id)
-    for agency in agencies:  # a listed handle always names its agency
-        for handle in agency.handles:
-            if key := handle_key(handle):
-                table[key] = agency.id
-    return table
 
 
 class Gazetteer:

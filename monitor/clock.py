@@ -1,4 +1,7 @@
-"""The one place for time: store UTC, show local time (WITA by default)."""
+"""The one place for time: store UTC, compute local days (WITA by default).
+
+Showing times and dates to people is ``monitor.formatting``'s.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_TIMEZONE = "Asia/Makassar"
-
-_LOCAL_ABBREVIATIONS = {
-    "Asia/Makassar": "WITA",
-    "Asia/Jakarta": "WIB",
-    "Asia/Pontianak": "WIB",
-    "Asia/Jayapura": "WIT",
-}
 
 
 def utc_now() -> datetime:
@@ -45,24 +41,3 @@ def day_bounds_utc(day: date, tz: str) -> tuple[str, str]:
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     return to_iso(start), to_iso(end)
-
-
-def zone_label(tz: str) -> str:
-    return _LOCAL_ABBREVIATIONS.get(tz, tz)
-
-
-def format_local(moment: datetime, tz: str, fmt: str = "%d-%m-%Y %H:%M") -> str:
-    """A time as people in the configured zone read it, e.g. '21-11-2026 08:15 WITA'."""
-    return f"{to_utc(moment).astimezone(ZoneInfo(tz)).strftime(fmt)} {zone_label(tz)}"
-
-
-INDONESIAN_MONTHS = (
-    "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember"
-).split()
-INDONESIAN_WEEKDAYS = "Senin Selasa Rabu Kamis Jumat Sabtu Minggu".split()
-
-
-def format_day_id(day: date) -> str:
-    """'Sabtu, 21 November 2026'."""
-    weekday = INDONESIAN_WEEKDAYS[day.weekday()]
-    return f"{weekday}, {day.day} {INDONESIAN_MONTHS[day.month - 1]} {day.year}"

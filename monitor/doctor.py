@@ -27,7 +27,7 @@ class Check:
 def check_config(config: Config, environ=os.environ) -> list[Check]:
     checks = [Check("config", OK, str(config.path or "(built in)"))]
     try:
-        from monitor.operations import config_secret_warnings
+        from monitor.secrets import config_secret_warnings
     except ImportError:  # pragma: no cover - arrives with the operations module
         config_secret_warnings = None
     if config_secret_warnings and config.path:
@@ -152,7 +152,8 @@ def _check_runs(config: Config, store) -> list[Check]:
 
 
 def _check_outbox(store) -> list[Check]:
-    from monitor.report.mail import DROPPED, what_to_do
+    from monitor.report.mail import DROPPED
+    from monitor.report.mail_send import what_to_do
 
     checks = []
     for row in store.outbox_messages():

@@ -50,10 +50,10 @@ from monitor.clock import utc_now
 from monitor.collectors import parse_record
 from monitor.collectors.replay import post_from_record
 from monitor.config import Config
-from monitor.pipeline import author_agency_of, display_redactor, open_store, pseudonym_key
+from monitor.intake import Intake
 from monitor.records import SourceRun
+from monitor.runs import open_store
 from monitor.store import StoreError
-from monitor.text.redact import pseudonymise
 
 log = logging.getLogger(__name__)
 
@@ -301,32 +301,29 @@ def store_batch(
     started = time.monotonic()
     window = 2 * config.ingest.max_clock_skew_seconds
     with open_store(config) as store:
-        key = pseudonym_key(config, store)
+        intake = Intake(config, store)
         claim = store.ingest_request(request_id, window) if request_id else nullcontext(True)
         with claim as first_time:
             if not first_time:
                 raise AlreadyReceived(request_id)
-            new, duplicates = store.add_posts(
-                posts,
-                display_text=display_redactor(config),
-                author_key=lambda p: pseudonymise(key, p.platform, p.author_id or p.author_handle),
-                author_agency=author_agency_of(config),
-                keep_raw=config.privacy.raw_retention_days > 0,
-            )
-        run_id = store.start_run("ingest")
-        store.record_source_run(
-            run_id,
-            SourceRun(
-                source=source,
-                fetched=len(raw_posts),
-                new=new,
-                duplicates=duplicates,
-                rejected=len(rejected),
-                duration_s=time.monotonic() - started,
-                rejections=[f"#{r['index']}: {r['reason']}" for r in rejected],
-            ),
+            new, duplicates = intake.add(posts)
+        # Written finished in one go: the push endpoint does not wait for the run lock
+        # (a cron run may hold it for minutes), and its run is never seen "running".
+        store.record_finished_run(
+            "ingest",
+            "ok",
+            sources=[
+                SourceRun(
+                    source=source,
+                    fetched=len(raw_posts),
+                    new=new,
+                    duplicates=duplicates,
+                    rejected=len(rejected),
+                    duration_s=time.monotonic() - started,
+                    rejections=[f"#{r['index']}: {r['reason']}" for r in rejected],
+                )
+            ],
         )
-        store.finish_run(run_id, "ok", 0, [])
     log.info("ingest: %d received, %d new, %d rejected", len(raw_posts), new, len(rejected))
     return {"received": len(raw_posts), "new": new, "duplicates": duplicates, "rejected": rejected}
 

@@ -1,4 +1,4 @@
-"""Keeping an unattended installation healthy: retention, backups, heartbeat, secrets.
+"""Keeping an unattended installation healthy: retention, backups, heartbeat, outbox.
 
 - ``purge``: raw payloads and (optionally) whole posts past their retention time go,
   in short transactions; the daily counts stay; the file is compacted when much
@@ -6,8 +6,6 @@
 - ``backup``: a consistent copy of the database while runs go on (SQLite's online
   backup API), checked before it is given its final name.
 - ``ping_heartbeat``: tells an outside monitoring service that a run succeeded.
-- ``config_secret_warnings``: values in the config file that look like secrets put
-  there by mistake (the secrets themselves: monitor/secrets.py).
 - ``outbox_listing`` / ``resend_job`` / ``drop_job``: ``monitor outbox``, a person's
   way to see the digest e-mails and resend (or drop) one that was never confirmed.
 """
@@ -15,12 +13,9 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
-import re
 import sqlite3
-import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -30,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor.clock import day_bounds_utc, local_date, to_iso, to_utc, utc_now
-from monitor.config import ENV_NAME, Config
+from monitor.config import Config
 from monitor.secrets import secret_values
 from monitor.store import CopyFailed, Store
 
@@ -172,12 +167,15 @@ def _delete_posts(store: Store, cutoff: str, batch_size: int) -> tuple[int, int,
     return deleted, moved, freed
 
 
-def purge_job(config: Config, now: datetime | None = None) -> PurgeReport:
-    """``purge`` under the run lock (as ``monitor purge`` runs it outside ``monitor run``)."""
-    from monitor.pipeline import open_store, run_lock
+def purge_job(config: Config, now: datetime | None = None, command: str = "purge") -> PurgeReport:
+    """``purge`` under the run lock, with its run record (as ``monitor purge`` runs it
+    outside ``monitor run``)."""
+    from monitor.runs import recorded_run
 
-    with run_lock(config.database), open_store(config) as store:
-        return purge(config, store, now)
+    with recorded_run(config, command) as record:
+        report = purge(config, record.store, now)
+        record.status = "ok"
+    return report
 
 
 # --- backup ---------------------------------------------------------------------------
@@ -322,120 +320,6 @@ def _without_url(text: str, url: str) -> str:
     return text
 
 
-# --- secrets --------------------------------------------------------------------------
-
-
-# Keys whose values are words people write, never credentials.
-_NOT_SECRET_KEYS = frozenset({"aliases", "places", "queries", "name", "short_name"})
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_\-+/=.~:]+$")
-_KNOWN_PREFIXES = (
-    ("AAAAAAAAAAAAAAAAAAAAA", "an X (Twitter) bearer token"),
-    ("github_pat_", "a GitHub token"),
-    ("ghp_", "a GitHub token"),
-    ("gho_", "a GitHub token"),
-    ("ghs_", "a GitHub token"),
-    ("glpat-", "a GitLab token"),
-    ("xoxb-", "a Slack token"),
-    ("xoxp-", "a Slack token"),
-    ("xapp-", "a Slack token"),
-    ("AIza", "a Google API key"),
-    ("eyJ", "a JSON Web Token"),
-    ("sk-", "an API secret key"),
-    ("AKIA", "an AWS access key"),
-)
-_APP_PASSWORD = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$")
-
-
-def _entropy(value: str) -> float:
-    """Shannon entropy in bits per character."""
-    counts: dict[str, int] = {}
-    for char in value:
-        counts[char] = counts.get(char, 0) + 1
-    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-
-
-def _class_switches(run: str) -> int:
-    """Changes between letter, digit, upper and lower case inside one unbroken run.
-
-    Words, dates, slugs and paths switch rarely within a run; random tokens do
-    all the time ('xK9fQ2mZ7p').
-    """
-    kinds = ["d" if c.isdigit() else "u" if c.isupper() else "l" for c in run]
-    return sum(a != b for a, b in zip(kinds, kinds[1:], strict=False))
-
-
-def secret_reason(value: str) -> str | None:
-    """Why ``value`` looks like a credential, or None when it does not."""
-    text = value.strip()
-    if "-----BEGIN" in text and "KEY" in text:
-        return "a private key"
-    if _URL.match(text):
-        parts = urlsplit(text)
-        return "a URL with a password in it" if parts.password else None
-    if any(c.isspace() for c in text):
-        return None
-    if _APP_PASSWORD.match(text):
-        return "a Bluesky app password"
-    if len(text) < 20:
-        return None
-    for prefix, kind in _KNOWN_PREFIXES:
-        if text.startswith(prefix):
-            return kind
-    if not _TOKEN_CHARS.match(text):
-        return None
-    runs = re.findall(r"[A-Za-z0-9]+", text)
-    switches = sum(_class_switches(run) for run in runs)
-    has_digit = any(c.isdigit() for c in text)
-    has_letter = any(c.isalpha() for c in text)
-    entropy = _entropy(text)
-    if has_digit and has_letter and switches >= 4 and entropy >= 3.3:
-        return "a random token (long mix of letters and digits)"
-    if not has_digit and len(text) >= 24 and switches >= 10 and entropy >= 4.0:
-        return "a random token (long mix of upper- and lower-case letters)"
-    return None
-
-
-def _walk(value: Any, where: str, names_env: bool = False) -> Iterator[tuple[str, str, bool]]:
-    """(key path, string value, whether the key holds an environment variable NAME)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in _NOT_SECRET_KEYS:
-                continue
-            holds_names = str(key).endswith("_env") or key == "credentials"
-            yield from _walk(item, f"{where}.{key}" if where else str(key), holds_names)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, f"{where}[{index}]", names_env)
-    elif isinstance(value, str):
-        yield where, value, names_env
-
-
-def config_secret_warnings(config_path: Path) -> list[str]:
-    """Warnings for values in the TOML file that look like secrets put there by mistake.
-
-    Each names the key and why, and shows only the value's first 4 characters.
-    Search terms (``aliases``, ``places``, ``queries``) and names are not checked;
-    URLs only for a password in them. A key that takes an environment variable
-    NAME (``*_env``, ``credentials``) is flagged for anything that is not one.
-    """
-    try:
-        data = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return [f"{config_path}: not checked for secrets ({type(exc).__name__})"]
-    warnings = []
-    for where, value, names_env in _walk(data, ""):
-        reason = secret_reason(value)
-        if not reason and names_env and value and not ENV_NAME.match(value):
-            reason = "the secret itself: this key takes the NAME of an environment variable"
-        if reason:
-            warnings.append(
-                f"{where}: value '{value.strip()[:4]}…' looks like {reason}; secrets belong "
-                "in an environment variable whose NAME the config gives"
-            )
-    return warnings
-
-
 # --- outbox: a person resends or drops a digest e-mail --------------------------------
 
 
@@ -463,43 +347,31 @@ def resend_job(config: Config, day: date, scope: str = "all", **send_options: An
     digest e-mail back in the queue and send it now (``mail.resend``). Raises
     ``OutboxError`` (before changing or recording anything) for an unknown or already
     sent message. Returns (the row afterwards, the SendReport)."""
-    from monitor.pipeline import open_store, run_lock
     from monitor.report.mail import resend, resendable
+    from monitor.runs import recorded_run
 
     _outbox_database(config)
-    with run_lock(config.database), open_store(config) as store:
-        row = resendable(config, store, day, scope)
-        run_id = store.start_run("outbox resend")
-        status, errors = "failed", [f"resending the digest e-mail {day}/{scope}"]
-        try:
-            after, report = resend(config, store, row, **send_options)
-            errors = report.errors
-            status = "ok" if after["status"] == "sent" and not errors else "partial"
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            store.finish_run(run_id, status, 0, errors)
-        return after, report
+    refuse = lambda store: resendable(config, store, day, scope)  # noqa: E731
+    with recorded_run(config, "outbox resend", refuse) as record:
+        record.errors.append(f"resending the digest e-mail {day}/{scope}")
+        after, report = resend(config, record.store, record.checked, **send_options)
+        record.errors[:] = report.errors
+        record.status = "ok" if after["status"] == "sent" and not report.errors else "partial"
+    return after, report
 
 
 def drop_job(config: Config, day: date, scope: str = "all") -> dict:
     """``monitor outbox drop``: under the run lock and with a run record, mark one digest
     e-mail never to be sent (``mail.drop``). Returns the row afterwards."""
-    from monitor.pipeline import open_store, run_lock
     from monitor.report.mail import drop, droppable
+    from monitor.runs import recorded_run
 
     _outbox_database(config)
-    with run_lock(config.database), open_store(config) as store:
-        row = droppable(store, day, scope)
-        run_id = store.start_run("outbox drop")
-        status = "failed"
-        try:
-            row = drop(store, row)
-            status = "ok"
-        finally:
-            store.finish_run(run_id, status, 0, [])
-        return row
+    refuse = lambda store: droppable(store, day, scope)  # noqa: E731
+    with recorded_run(config, "outbox drop", refuse) as record:
+        row = drop(record.store, record.checked)
+        record.status = "ok"
+    return row
 
 
 def _outbox_database(config: Config) -> None:

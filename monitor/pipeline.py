@@ -6,31 +6,40 @@ The CLI and the scheduler call these same functions. Progress goes to the
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.agencies import Gazetteer, agency_handles
-from monitor.aggregate import aggregate_days, assign_cases, days_of
-from monitor.classify import load_model
 from monitor.clock import local_date, to_iso, utc_now
-from monitor.collectors import CollectContext, CollectorError, build_collector
-from monitor.collectors.http import SourceStopped
 from monitor.config import Config, SourceConfig
-from monitor.operations import purge
-from monitor.records import Post, RunReport, SourceRun
-from monitor.report.digest import Digest, email_parts, scoped, write_digest
-from monitor.report.mail import mail_due, queue_digest, send_pending
-from monitor.secrets import secret_values
-from monitor.store import Store, StoreError, check_database_folder
-from monitor.text.redact import handle_key, pseudonymise, redact
-from monitor.understand import Model, understand_batch
+from monitor.intake import Intake
+from monitor.records import RunReport, SourceRun
+from monitor.runs import RunLocked, open_store, recorded_run, run_lock
+from monitor.store import Store
+
+if TYPE_CHECKING:
+    from monitor.report.digest import Digest
+    from monitor.understand import Model
+
+# The heavy libraries (scikit-learn, nltk, matplotlib, rapidfuzz) come in with the stages
+# that use them, inside the functions below: a run that is refused (locked, a day in the
+# future) answers before any of them is loaded.
+__all__ = [
+    "RunLocked",
+    "check_digest_day",
+    "collect",
+    "collect_job",
+    "digest_job",
+    "open_store",
+    "process",
+    "process_job",
+    "run",
+    "run_lock",
+]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -38,77 +47,6 @@ Progress = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     pass
-
-
-class RunLocked(Exception):
-    """Another run holds the lock on this database."""
-
-
-@contextmanager
-def run_lock(database: Path) -> Iterator[None]:
-    """An exclusive, non-blocking lock next to the database.
-
-    The kernel drops a flock when its process dies, so a run killed with SIGKILL
-    leaves nothing that blocks the next one.
-    """
-    lock_path = Path(f"{database}.lock")
-    check_database_folder(database)
-    try:
-        handle = open(lock_path, "a+")
-    except OSError as exc:
-        raise StoreError(
-            f"cannot take the run lock {lock_path}: {exc.strerror}. The database's folder "
-            "must be writable; choose another path with --db or 'database' in the config."
-        ) from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise RunLocked(
-                f"another monitor run (pid {holder}) is working on {database}; "
-                "this one stops without touching anything"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        handle.close()
-
-
-def open_store(config: Config) -> Store:
-    """Open the configured database and mirror the config's agencies into it."""
-    store = Store.open(config.database, secret_values(config))
-    store.sync_agencies(config.agencies)
-    return store
-
-
-def pseudonym_key(config: Config, store: Store) -> bytes:
-    """The key for author pseudonyms: from the environment, else a per-database secret."""
-    from_env = os.environ.get(config.privacy.pseudonym_key_env, "")
-    return (from_env or store.secret("pseudonym_key")).encode()
-
-
-def display_redactor(config: Config) -> Callable[[str], str]:
-    """The redaction for shown text: personal data out, agencies' own handles kept."""
-    if config.privacy.show_author_handles:
-        return lambda text: redact(text, keep_handles=None)
-    official = frozenset(agency_handles(config.agencies))
-    return lambda text: redact(text, keep_handles=official)
-
-
-def author_agency_of(config: Config) -> Callable[[Post], str]:
-    """The agency whose own account wrote a post ("" for everyone else), by handle.
-
-    Read at intake, before the author is pseudonymised: an agency's replies and
-    announcements are never complaints against it."""
-    by_handle = agency_handles(config.agencies)
-    if not by_handle:
-        return lambda post: ""
-    return lambda post: by_handle.get(handle_key(post.author_handle), "")
 
 
 def collect(
@@ -120,18 +58,13 @@ def collect(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[SourceRun]:
     """Fetch every given source (default: the enabled ones); one failing never stops the rest."""
+    from monitor.collectors import CollectContext, CollectorError, build_collector
+    from monitor.collectors.http import SourceStopped
+
     chosen = sources if sources is not None else [s for s in config.sources if s.enabled]
     now = utc_now()
     month_start = to_iso(now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
-    key = pseudonym_key(config, store)
-    keep_raw = config.privacy.raw_retention_days > 0
-
-    display_text = display_redactor(config)
-    author_agency = author_agency_of(config)
-
-    def author_key(post: Post) -> str:
-        return pseudonymise(key, post.platform or post.source, post.author_id or post.author_handle)
-
+    intake = Intake(config, store)
     results = []
     for source in chosen:
         result = SourceRun(source.name)
@@ -147,12 +80,8 @@ def collect(
         try:
             collector = build_collector(source, context)
             for batch in collector.fetch(store.get_cursor(source.name)):
-                new, duplicates = store.add_posts(
+                new, duplicates = intake.add(
                     batch.posts,
-                    display_text=display_text,
-                    author_key=author_key,
-                    author_agency=author_agency,
-                    keep_raw=keep_raw,
                     cursor=(source.name, batch.cursor) if batch.cursor is not None else None,
                 )
                 result.fetched += len(batch.posts) + len(batch.rejected)
@@ -195,6 +124,8 @@ def interrupted_days(config: Config, store: Store, model_version: str, run_id: i
     The dead runs are marked only after that recount (``mark_interrupted``), so a
     run killed in turn leaves them for the next one.
     """
+    from monitor.aggregate import days_of
+
     oldest, count = store.unfinished_runs(except_run_id=run_id)
     if not count:
         return set()
@@ -215,6 +146,10 @@ def process(
     batch_size: int = 1000,
 ) -> tuple[int, set[date]]:
     """Understand every post the model has not seen yet; returns (count, local days touched)."""
+    from monitor.agencies import Gazetteer
+    from monitor.aggregate import assign_cases, days_of
+    from monitor.understand import understand_batch
+
     gazetteer = Gazetteer(config.agencies, config.regions, config.default_region)
     done = 0
     touched: set[date] = set()
@@ -239,42 +174,42 @@ def collect_job(
     progress: Progress = _quiet,
 ) -> list[SourceRun]:
     """Collect only, under the run lock, with its own run record."""
-    with run_lock(config.database), open_store(config) as store:
-        run_id = store.start_run(command)
-        results: list[SourceRun] = []
-        status = "failed"
-        try:
-            results = collect(config, store, run_id, sources, progress)
-            status = "partial" if any(r.error for r in results) else "ok"
-        finally:
-            store.finish_run(
-                run_id, status, 0, [f"{r.source}: {r.error}" for r in results if r.error]
-            )
-        return results
+    with recorded_run(config, command) as record:
+        results = collect(config, record.store, record.id, sources, progress)
+        record.errors += [f"{r.source}: {r.error}" for r in results if r.error]
+        record.status = "partial" if any(r.error for r in results) else "ok"
+    return results
 
 
 def process_job(
-    config: Config, command: str = "process", progress: Progress = _quiet
+    config: Config,
+    command: str = "process",
+    progress: Progress = _quiet,
+    model: Model | None = None,
 ) -> tuple[int, list[date]]:
-    """Process and re-aggregate, under the run lock, with its own run record."""
-    model = load_model()
-    with run_lock(config.database), open_store(config) as store:
-        run_id = store.start_run(command)
-        count, status = 0, "failed"
-        try:
-            recovered = interrupted_days(config, store, model.version, run_id)
-            count, touched = process(config, store, model, progress)
-            days = aggregate_days(store, touched | recovered, config.timezone, model.version)
-            mark_interrupted(store, run_id)
-            status = "ok"
-        finally:
-            store.finish_run(run_id, status, count, [])
-        return count, days
+    """Process and re-aggregate, under the run lock, with its own run record. ``model``:
+    the one to classify with (default ``load_model()``, loaded once the lock is held)."""
+    from monitor.aggregate import aggregate_days
+    from monitor.classify import load_model
+
+    with recorded_run(config, command) as record:
+        store = record.store
+        model = model or load_model()
+        recovered = interrupted_days(config, store, model.version, record.id)
+        record.processed, touched = process(config, store, model, progress)
+        days = aggregate_days(store, touched | recovered, config.timezone, model.version)
+        mark_interrupted(store, record.id)
+        record.status = "ok"
+    return record.processed, days
 
 
 def deliver_digest(config: Config, store: Store, digest: Digest) -> list[str]:
     """Queue the digest for its recipients (all, and each agency its own part), then send
     what the outbox holds. Returns problems to report; a failed send stays queued."""
+    from monitor.report.digest import email_parts, scoped
+    from monitor.report.mail_message import queue_digest
+    from monitor.report.mail_send import mail_due, send_pending
+
     if not mail_due(config):
         return []
     day = digest.day
@@ -304,15 +239,25 @@ def deliver_digest(config: Config, store: Store, digest: Digest) -> list[str]:
     return sent.errors
 
 
-def digest_job(config: Config, day: date | None = None) -> list[Path]:
+def digest_job(
+    config: Config,
+    day: date | None = None,
+    model: Model | None = None,
+    command: str = "digest",
+) -> list[Path]:
     """Write the digest of one local day (default yesterday) and deliver it (under the
     run lock: the outbox must never be sent by two processes at once)."""
+    from monitor.classify import load_model
+    from monitor.report.digest import write_digest
+
     day = check_digest_day(config, day)
-    with run_lock(config.database), open_store(config) as store:
-        digest, paths = write_digest(config, store, load_model(), day)
-        for problem in deliver_digest(config, store, digest):
+    with recorded_run(config, command) as record:
+        digest, paths = write_digest(config, record.store, model or load_model(), day)
+        for problem in deliver_digest(config, record.store, digest):
             log.warning("digest e-mail: %s", problem)
-        return paths
+            record.errors.append(f"e-mail: {problem}")
+        record.status = "partial" if record.errors else "ok"
+    return paths
 
 
 def retention_cutoff(config: Config) -> date | None:
@@ -344,43 +289,45 @@ def run(
     sources: list[SourceConfig] | None = None,
     digest_day: date | None = None,
     progress: Progress = _quiet,
+    model: Model | None = None,
 ) -> RunReport:
-    """The cron entry point: collect, process, aggregate and write the digest."""
+    """The cron entry point: collect, process, aggregate and write the digest. ``model``:
+    the one to classify with (default ``load_model()``, loaded once the lock is held)."""
     digest_day = check_digest_day(config, digest_day)  # refuse before anything runs
-    with run_lock(config.database), open_store(config) as store:
-        model = load_model()
-        run_id = store.start_run(command)
-        report = RunReport(run_id=run_id, command=command)
-        status = "failed"
+    with recorded_run(config, command) as record:
+        from monitor.aggregate import aggregate_days
+        from monitor.classify import load_model
+        from monitor.operations import purge
+        from monitor.report.digest import write_digest
+
+        store = record.store
+        model = model or load_model()
+        report = RunReport(run_id=record.id, command=command)
+        report.errors = record.errors  # one list: what the run record keeps
+        recovered = interrupted_days(config, store, model.version, record.id)
+        report.sources = collect(config, store, record.id, sources, progress)
+        report.processed, touched = process(config, store, model, progress)
+        record.processed = report.processed
+        report.days_aggregated = [
+            d.isoformat()
+            for d in aggregate_days(store, touched | recovered, config.timezone, model.version)
+        ]
+        mark_interrupted(store, record.id)
         try:
-            recovered = interrupted_days(config, store, model.version, run_id)
-            report.sources = collect(config, store, run_id, sources, progress)
-            report.processed, touched = process(config, store, model, progress)
-            report.days_aggregated = [
-                d.isoformat()
-                for d in aggregate_days(store, touched | recovered, config.timezone, model.version)
-            ]
-            mark_interrupted(store, run_id)
-            day = digest_day
-            try:
-                digest, paths = write_digest(config, store, model, day)
-            except OSError as exc:
-                # Disk full, folder gone, no permission: what was collected and
-                # processed is committed; the next run writes the digest again.
-                where = f" ({exc.filename})" if exc.filename else ""
-                report.errors.append(f"digest not written: {exc.strerror or exc}{where}")
-                log.error("digest not written: %s", exc)
-            else:
-                report.digest_paths = [str(p) for p in paths]
-                report.errors += [f"e-mail: {e}" for e in deliver_digest(config, store, digest)]
-            try:
-                log.info("retention: %s", purge(config, store).summary())
-            except (sqlite3.Error, OSError) as exc:
-                report.errors.append(f"purge: {exc}")
-            status = "partial" if report.failed_sources or report.errors else "ok"
-        except Exception as exc:
-            report.errors.append(f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            report.errors = store.finish_run(run_id, status, report.processed, report.errors)
-        return report
+            digest, paths = write_digest(config, store, model, digest_day)
+        except OSError as exc:
+            # Disk full, folder gone, no permission: what was collected and
+            # processed is committed; the next run writes the digest again.
+            where = f" ({exc.filename})" if exc.filename else ""
+            report.errors.append(f"digest not written: {exc.strerror or exc}{where}")
+            log.error("digest not written: %s", exc)
+        else:
+            report.digest_paths = [str(p) for p in paths]
+            report.errors += [f"e-mail: {e}" for e in deliver_digest(config, store, digest)]
+        try:
+            log.info("retention: %s", purge(config, store).summary())
+        except (sqlite3.Error, OSError) as exc:
+            report.errors.append(f"purge: {exc}")
+        record.status = "partial" if report.failed_sources or report.errors else "ok"
+    report.errors = record.errors  # as stored: secrets masked
+    return report

@@ -26,7 +26,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config, parse_interval_seconds
 from monitor.operations import purge_job
-from monitor.pipeline import RunLocked, collect_job, digest_job, open_store, process_job
+from monitor.pipeline import collect_job, digest_job, process_job
+from monitor.runs import RunLocked, open_store
 from monitor.service import wait_for_stop_signal
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,8 @@ def trigger_for(schedule: str, timezone: str) -> IntervalTrigger | CronTrigger:
 def record_failure(config: Config, command: str, error: str) -> None:
     """Put a failed job in the runs table, so doctor and the digest can tell."""
     try:
-        with open_store(config) as store:
-            run_id = store.start_run(command)
-            store.finish_run(run_id, "failed", 0, [error])
+        with open_store(config) as store:  # no lock: another run may hold it
+            store.record_finished_run(command, "failed", [error])
     except Exception:  # the database itself may be what failed
         log.exception("could not record the failure of %s", command)
 
@@ -84,13 +84,13 @@ class Scheduler:
         self._add(
             "purge",
             CronTrigger(hour=3, minute=30, timezone=ZoneInfo(tz)),
-            lambda: purge_job(config),
+            lambda: purge_job(config, command="schedule:purge"),
         )
         hour, minute = (int(part) for part in config.digest.send_time.split(":"))
         self._add(
             "digest",
             CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(tz)),
-            lambda: digest_job(config),
+            lambda: digest_job(config, command="schedule:digest"),
         )
 
     @property
@@ -113,7 +113,8 @@ class Scheduler:
                 error = f"{type(exc).__name__}: {exc}"
                 log.exception("job %s failed", job_id)
                 self.failures.append((job_id, error))
-                record_failure(self.config, f"schedule:{job_id}", error)
+                if not getattr(exc, "recorded_run_id", None):  # failed before recording
+                    record_failure(self.config, f"schedule:{job_id}", error)
                 self.progress(f"job {job_id} FAILED: {error}")
                 return
             self.progress(f"job {job_id} done: {_summary(result)}")

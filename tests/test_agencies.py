@@ -201,7 +201,7 @@ def test_affixed_ordinary_words_are_never_corrected(gazetteer, word):
 
 
 def test_author_agency_is_found_by_handle_at_intake(config):
-    from monitor.pipeline import author_agency_of
+    from monitor.intake import author_agency_of
     from tests.conftest import make_post
 
     config.agencies[0].handles = ["@Dukcapil_Contoh"]
@@ -214,7 +214,7 @@ def test_author_agency_is_found_by_handle_at_intake(config):
 def test_an_account_that_spells_an_agencys_name_is_that_agency_everywhere(config):
     """Official accounts are not private people: shown as written, never pseudonymised,
     and their own posts never counted as complaints against them (issue 13, item 17)."""
-    from monitor.pipeline import author_agency_of, display_redactor
+    from monitor.intake import author_agency_of, display_redactor
     from tests.conftest import make_post
 
     assert not any(a.handles for a in config.agencies)  # nothing listed in the example

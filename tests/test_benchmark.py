@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -32,6 +33,18 @@ def test_a_small_run_prints_the_table_and_writes_json_and_markdown(tmp_path):
     for row in ("| ingest:", "| process:", "| classify:", "| bare baseline:", "| digest:"):
         assert row in table
     assert "**met**" in table or "**missed**" in table
+    # Every timed stage measures new posts: a fresh process, cold caches, and says so.
+    for name, stage in report["stages"].items():
+        assert all(r["cold"] for r in [*stage["results"], *stage.get("predict", [])])
+        assert stage["cold_caches"]  # what was emptied is named
+        if name in ("process", "classify", "text"):
+            assert "monitor.text.normalize.clean" in stage["cold_caches"]
+    assert "300 posts, fresh process, cold, ×1" in table
+    assert "| measured on |" in table and "- How: Every stage runs in a fresh process" in table
+    load = report["model_load"]
+    assert load["processes"] == 3 and load["clean_processes"] == 3  # nothing loaded before
+    assert {"import_s", "first_load_s", "load_s", "first_post_s"} <= set(load)
+    assert "| model load: `load_model()` again (the model alone) | 3 loads, imports done |" in table
 
 
 def _judge():
@@ -41,6 +54,20 @@ def _judge():
     finally:
         sys.path.remove(str(SCRIPT.parent))
     return benchmark
+
+
+def test_clearing_empties_the_per_text_caches_and_keeps_the_resources():
+    normalize = importlib.import_module("monitor.text.normalize")  # not the function
+    _judge()
+    cold = sys.modules["bench.cold"]
+    normalize.classifier_text("jalan rusak parah di kupang, mohon segera diperbaiki")
+    assert cold.entries_in_caches() > 0
+    cleared = cold.clear_caches()
+    assert {"monitor.text.normalize.clean", "monitor.text.normalize.stem"} <= set(cleared)
+    assert "monitor.text.normalize._stemmer().cache" in cleared  # PySastrawi's own
+    assert cold.entries_in_caches() == 0
+    assert normalize.clean.cache_info().currsize == 0
+    assert normalize.slang_lexicon.cache_info().currsize == 1  # a resource: loaded once, kept
 
 
 def test_verdicts_follow_the_figures():

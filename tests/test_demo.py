@@ -7,9 +7,12 @@ import re
 import sqlite3
 from html.parser import HTMLParser
 
+import pytest
+
 from monitor.cli import main
 from monitor.collectors.replay import bundled_demo_path
 from monitor.config import example_config
+from monitor.demo import DEMO_MARKER, DemoFolderInUse, clear_demo_folder, run_demo
 from monitor.labels import SECTORS, TOPICS
 
 
@@ -135,6 +138,29 @@ def test_demo_in_an_unrelated_folder_leaves_its_files_alone(tmp_path):
     assert main(["demo", "-q", "--dir", str(folder)]) == 0
     assert (folder / "catatan.txt").read_text() == "jangan dihapus"
     assert (folder / ".monitor-demo").is_file() and (folder / "monitor.db").exists()
+
+
+def test_the_demo_folder_rule_is_a_library_call(tmp_path):
+    """What the command does, a notebook or test can do the same way: the folder is
+    marked, a marked folder is cleared of what the demo made and nothing else, and an
+    unmarked folder holding a database is refused before anything runs."""
+    folder = tmp_path / "demo"
+    clear_demo_folder(folder)
+    assert (folder / DEMO_MARKER).is_file()
+    (folder / "monitor.db").write_bytes(b"old demo")
+    (folder / "site").mkdir()
+    (folder / "catatan.txt").write_text("jangan dihapus", encoding="utf-8")
+    clear_demo_folder(folder)
+    assert not (folder / "monitor.db").exists() and not (folder / "site").exists()
+    assert (folder / "catatan.txt").read_text(encoding="utf-8") == "jangan dihapus"
+
+    production = tmp_path / "prod"
+    production.mkdir()
+    (production / "monitor.db").write_bytes(b"data of the office")
+    with pytest.raises(DemoFolderInUse, match="monitor.db"):
+        run_demo(production)
+    assert (production / "monitor.db").read_bytes() == b"data of the office"
+    assert not (production / DEMO_MARKER).exists()
 
 
 def test_bundled_demo_posts_are_valid(tmp_path):

@@ -14,6 +14,7 @@ broken on purpose), runs ``monitor.pipeline.run`` on it, and checks:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tempfile
@@ -152,13 +153,15 @@ def elements(html: str) -> Elements:
     return parser
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_model():
+    """The real shipped model, loaded once instead of once per run."""
+    return load_model()
+
+
 @pytest.fixture(scope="module")
 def one_model():
-    """The real shipped model, loaded once instead of once per run."""
-    model = load_model()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("monitor.pipeline.load_model", lambda *args, **kwargs: model)
-        yield model
+    return shipped_model()
 
 
 BENIGN = {
@@ -190,7 +193,7 @@ def _run(folder: Path, lines: list, day: date, ensure_ascii: bool = True):
     config.sources = [
         SourceConfig(name=SOURCE, type="replay", path=str(path), region="kota-kupang")
     ]
-    return run(config, digest_day=day), config
+    return run(config, digest_day=day, model=shipped_model()), config
 
 
 @settings(
@@ -272,12 +275,12 @@ def test_random_posts_from_raw_line_to_report(
         )
 
         # rerunning adds nothing: neither from the cursor nor reading the file again
-        again = run(config, digest_day=day)
+        again = run(config, digest_day=day, model=shipped_model())
         assert (again.sources[0].new, again.processed) == (0, 0)
         with Store.open(config.database) as store:
             with store.db.atomic():
                 store.db.execute("DELETE FROM cursors")
-        again = run(config, digest_day=day)
+        again = run(config, digest_day=day, model=shipped_model())
         assert again.sources[0].new == 0
         assert again.sources[0].duplicates == sum(valid)
         assert again.processed == 0

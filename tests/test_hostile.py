@@ -9,6 +9,7 @@ intact. The corpus and what each file holds: tests/fixtures/hostile/README.md.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -54,16 +55,15 @@ BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # --- helpers ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@functools.lru_cache(maxsize=1)
 def shipped_model():
+    """The real shipped model, loaded once for the module instead of once per run."""
     return load_model()
 
 
 @pytest.fixture
-def one_model(shipped_model, monkeypatch):
-    """The real shipped model, loaded once for the module instead of once per run."""
-    monkeypatch.setattr("monitor.pipeline.load_model", lambda *args, **kwargs: shipped_model)
-    return shipped_model
+def one_model():
+    return shipped_model()
 
 
 def replay(path: Path) -> SourceConfig:
@@ -75,7 +75,7 @@ def run_file(config, tmp_path: Path, name: str, source: SourceConfig | None = No
     path = tmp_path / name
     shutil.copyfile(HOSTILE / name, path)
     config.sources = [source or replay(path)]
-    report = run(config, digest_day=DAY)
+    report = run(config, digest_day=DAY, model=shipped_model())
     return report, path
 
 
@@ -243,12 +243,12 @@ def test_a_second_run_over_the_same_hostile_files_adds_nothing(tmp_path, config,
         SourceConfig(name=f"h{i}", type="replay", path=str(p), region="kota-kupang")
         for i, p in enumerate(paths)
     ]
-    run(config, digest_day=DAY)
+    run(config, digest_day=DAY, model=shipped_model())
     with Store.open(config.database) as store:
         before = store.count_posts()
         store.db.execute("DELETE FROM cursors")  # read every file again from its first line
         store.db.conn.commit()
-    report = run(config, digest_day=DAY)
+    report = run(config, digest_day=DAY, model=shipped_model())
     assert sum(s.new for s in report.sources) == 0
     assert report.processed == 0
     with Store.open(config.database) as store:

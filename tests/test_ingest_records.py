@@ -131,3 +131,21 @@ def test_a_body_that_is_not_a_batch_is_a_400(config, body):
         response = push(server.url, body)
     assert response.status_code == 400
     assert response.json()["error"].startswith('body must be {"posts": [...]}')
+
+
+def test_a_push_while_a_run_holds_the_lock_is_stored_and_never_looks_like_a_dead_run(config):
+    """The push endpoint does not wait for the run lock (a cron run may hold it for
+    minutes); its run record is written finished in one go, so the locked run's check
+    for runs that died ("still running") never counts it."""
+    from monitor.runs import recorded_run
+
+    body = json.dumps({"posts": [post("L1"), post("L2")]}).encode()
+    with recorded_run(config, "run") as record:  # a cron run at work
+        with serving(config, SECRET, port=0) as server:
+            assert push(server.url, body).json()["new"] == 2
+        assert record.store.unfinished_runs(except_run_id=record.id)[1] == 0
+        record.status = "ok"
+    with Store.open(config.database) as store:
+        runs = store.db.execute("SELECT command, status, finished_at FROM runs").fetchall()
+    assert sorted((c, s) for c, s, _ in runs) == [("ingest", "ok"), ("run", "ok")]
+    assert all(finished for _, _, finished in runs)

@@ -23,12 +23,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from monitor.report.mail import (
-    build_message,
-    mail_due,
-    queue_digest,
-    send_pending,
-)
+from monitor.report.mail_message import build_message, queue_digest
+from monitor.report.mail_send import mail_due, send_pending
 from monitor.store import Store
 
 DAY = date(2026, 11, 21)

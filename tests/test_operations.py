@@ -22,14 +22,12 @@ from monitor.operations import (
     BackupError,
     PurgeReport,
     backup,
-    config_secret_warnings,
     ping_heartbeat,
     purge,
     purge_job,
-    secret_reason,
 )
 from monitor.pipeline import RunLocked, run, run_lock
-from monitor.secrets import secret_values
+from monitor.secrets import config_secret_warnings, secret_reason, secret_values
 from monitor.store import Store
 from tests.conftest import make_post
 from tests.httpserver import Reply

@@ -12,16 +12,10 @@ from pathlib import Path
 import pytest
 
 from monitor.config import SourceConfig
-from monitor.report.trend import (
-    Change,
-    build_trend,
-    period_text,
-    render_trend,
-    trend_csv,
-    trend_html,
-    trend_json,
-    week_periods,
-)
+from monitor.formatting import period_text
+from monitor.report.trend import build_trend, render_trend
+from monitor.report.trend_records import Change, week_periods
+from monitor.report.trend_render import trend_csv, trend_html, trend_json
 
 AGENCY = "disdukcapil-kota-kupang"
 OTHER = "pdam-kota-kupang"
@@ -465,3 +459,51 @@ def test_latest_complaints_link_to_http_posts_only_and_name_their_topics(config,
     # A day before the post: nothing yet.
     earlier = build_trend(config, store, version, "rsud-sk-lerik", weeks=1, today=date(2025, 3, 2))
     assert earlier.latest == [] and earlier.total_complaints == 0
+
+
+def test_latest_complaint_links_pass_the_reports_one_link_rule(tmp_path, config):
+    """The trend page links a post the way the digest does (``web_link``): personal data
+    out of the query, no javascript:, nothing with spaces or control characters."""
+    from monitor.classify import load_model
+    from monitor.pipeline import run
+    from monitor.report import web_link
+    from monitor.store import Store
+
+    texts = [
+        "antre dari subuh di rsud sk lerik, dokter belum datang sampai siang",
+        "rsud sk lerik obat habis lagi, disuruh beli sendiri di apotek luar",
+        "petugas rsud sk lerik kasar sekali waktu saya tanya jadwal poli anak",
+    ]
+    urls = [
+        "https://x.com/a/status/3?nik=5371012345678901&hp=081234567890",
+        "JavaScript:alert(1)//https://x.com",
+        "https://x.com/a/status/5\tonmouseover=alert(1)",
+    ]
+    config.sources = [
+        replay(
+            tmp_path,
+            [
+                {
+                    "id": f"l{n}",
+                    "text": text,
+                    "created_at": f"2025-03-0{n + 2}T01:00:00Z",
+                    "url": url,
+                }
+                for n, (text, url) in enumerate(zip(texts, urls, strict=True))
+            ],
+        )
+    ]
+    run(config)
+    with Store.open(config.database) as store:
+        trend = build_trend(
+            config, store, load_model().version, "rsud-sk-lerik", weeks=2, today=date(2025, 3, 5)
+        )
+    redacted = "https://x.com/a/status/3?nik=%5BNIK%5D&hp=%5BTELEPON%5D"
+    by_day = {item.created_at[:10]: item.url for item in trend.latest}
+    assert by_day == {"2025-03-02": redacted, "2025-03-03": "", "2025-03-04": ""}
+    assert sorted(by_day.values()) == sorted(web_link(url) for url in urls)
+    html = trend_html(trend)
+    for page in (html, trend_json(trend), trend_csv(trend)):
+        assert "5371012345678901" not in page and "081234567890" not in page
+        assert "javascript:" not in page.lower() and "onmouseover" not in page
+    assert parse_page(html).links == [redacted]

@@ -12,7 +12,9 @@ from datetime import date
 
 import pytest
 
-from monitor.report.trend import Change, build_trend, trend_html
+from monitor.report.trend import build_trend
+from monitor.report.trend_records import Change
+from monitor.report.trend_render import trend_html
 from monitor.store import Store
 from tests.test_trend import AGENCY, parse_page, replay
 

@@ -18,7 +18,8 @@ import pytest
 from monitor.report import templates
 from monitor.report.digest import build_digest, render_digest
 from monitor.report.site import build_site
-from monitor.report.trend import build_trend, trend_html, trend_json
+from monitor.report.trend import build_trend
+from monitor.report.trend_render import trend_html, trend_json
 from tests.test_trend import AGENCY, MODEL, OTHER, PageParser, put
 
 TODAY = date(2025, 3, 8)  # a Saturday; its calendar week (3-9 March) is still running

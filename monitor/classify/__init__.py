@@ -9,29 +9,42 @@ names which. ``train_model()`` builds a new one from ``labeled_samples/``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.classify.baseline import KeywordBaseline
-from monitor.classify.model import ModelError, TextModel, shipped_model_dir
+from monitor.classify.locate import MODEL_DIR_ENV, model_folder, model_version
+
+if TYPE_CHECKING:
+    from monitor.classify.baseline import KeywordBaseline
+    from monitor.classify.model import TextModel
 
 log = logging.getLogger(__name__)
 
-MODEL_DIR_ENV = "MONITOR_MODEL_DIR"
+__all__ = ["MODEL_DIR_ENV", "KeywordBaseline", "load_model", "model_version", "train_model"]
+
+
+def __getattr__(name: str):
+    # KeywordBaseline on demand: importing this package stays light (no scikit-learn).
+    if name == "KeywordBaseline":
+        from monitor.classify.baseline import KeywordBaseline
+
+        return KeywordBaseline
+    raise AttributeError(name)
 
 
 def load_model(folder: Path | None = None) -> TextModel | KeywordBaseline:
-    """The model to classify with. A named folder that fails to load is an error."""
-    named = folder or (Path(os.environ[MODEL_DIR_ENV]) if os.environ.get(MODEL_DIR_ENV) else None)
-    if named:
-        return TextModel.load(named)
-    shipped = shipped_model_dir()
-    if shipped is None:
+    """The model to classify with. A named folder that fails to load is an error.
+    Only the version is needed? ``model_version()`` reads it from the card."""
+    from monitor.classify.baseline import KeywordBaseline
+    from monitor.classify.model import TextModel
+
+    found = model_folder(folder)
+    if found is None:
         log.warning("no trained model found in models/; using the keyword baseline")
         return KeywordBaseline()
-    return TextModel.load(shipped)
+    return TextModel.load(found)
 
 
 def train_model(

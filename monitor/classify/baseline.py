@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from monitor.classify.locate import BASELINE_VERSION
 from monitor.records import Prediction
 from monitor.text.normalize import normalize
 
-MODEL_VERSION = "keyword-baseline-1"
+MODEL_VERSION = BASELINE_VERSION
 MODEL_DESCRIPTION = "Baseline kata kunci (sementara, belum model terlatih)"
 
 # Words and phrases in normalised form (see monitor.text.normalize).

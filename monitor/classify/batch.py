@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from monitor.agencies import Gazetteer
 from monitor.collectors import parse_record, value_problem
-from monitor.collectors.file_import import csv_records, decoded_lines
+from monitor.collectors.csv_records import csv_records, decoded_lines
 from monitor.csvsafe import SafeDictWriter
 from monitor.understand import Model, resolve
 
@@ -78,7 +78,7 @@ def _records_jsonl(stream: IO[bytes], bad: Callable[[int, str], None]) -> Iterat
 def _records_csv(stream: IO[bytes], bad: Callable[[int, str], None]) -> Iterator[dict[str, Any]]:
     # Read as the file import reads CSV: line by line, a bad record named by its first
     # line, and a quote that is never closed rejected without swallowing the rows after
-    # it (the rule is at monitor.collectors.file_import.csv_records).
+    # it (the rule is at monitor.collectors.csv_records.csv_records).
     lines = decoded_lines(stream, "utf-8")
     head = [line for line in itertools.islice(lines, 1)]
     # Excel saves "CSV" with ';' where the decimal mark is a comma (Indonesian settings

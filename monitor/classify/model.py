@@ -21,12 +21,10 @@ import io
 import itertools
 import json
 import re
-import sys
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +33,12 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
+from monitor.classify.locate import CARD_FILE, shipped_model_dir
 from monitor.records import Prediction
 from monitor.text.normalize import classifier_text, clean, normalize
 
 VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
-CARD_FILE = "card.json"
 CARD_MARKDOWN = "MODEL_CARD.md"
 
 # Word and phrase views keep their 30,000 most frequent terms: on the blind set this scored
@@ -471,24 +469,6 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def shipped_model_dir() -> Path | None:
-    """The newest model folder shipped with the package, if any.
-
-    In a source checkout (and an editable install) that is models/ beside the
-    package; an ordinary install puts it in <prefix>/share/monitor/models.
-    """
-    roots = (
-        Path(str(resources.files("monitor"))).parent / "models",
-        Path(sys.prefix) / "share" / "monitor" / "models",
-    )
-    for root in roots:
-        if root.is_dir():
-            candidates = sorted(p for p in root.iterdir() if (p / CARD_FILE).exists())
-            if candidates:
-                return candidates[-1]
-    return None
 
 
 __all__ = ["ModelError", "Prediction", "TextModel", "normalize", "shipped_model_dir"]

@@ -2,14 +2,17 @@
 
 A collector is built from its SourceConfig and yields ``Batch``es. The pipeline
 stores each batch and only then saves the batch's cursor, so a crash re-fetches
-and the store's dedup makes collection exactly-once. Adding a source is one new
-module and one line in ``REGISTRY``.
+and the store's dedup makes collection exactly-once.
+
+Each collector module declares ``SOURCE_TYPE``: its type name, the keys a source of
+that type takes (with their types, defaults and checks) and its class. The registry
+is built from the modules in ``COLLECTOR_MODULES``, so adding a source is one new
+module and one line there; config validation asks it for the types and their keys.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import logging
 import math
@@ -20,22 +23,22 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
 
-from monitor.config import SOURCE_TYPES, HttpConfig, SourceConfig
+from monitor.config.keys import Key
+from monitor.config.sections import HttpConfig, SourceConfig
 from monitor.records import Post
 
 log = logging.getLogger(__name__)
 
-# config type -> "module:Class". A type whose module is not there yet is reported
-# as "not built yet" when a source of that type runs.
-REGISTRY: dict[str, str] = {
-    "x": "monitor.collectors.x:XCollector",
-    "mastodon": "monitor.collectors.mastodon:MastodonCollector",
-    "bluesky": "monitor.collectors.bluesky:BlueskyCollector",
-    "youtube": "monitor.collectors.youtube:YouTubeCollector",
-    "rss": "monitor.collectors.rss:RssCollector",
-    "file_import": "monitor.collectors.file_import:FileImportCollector",
-    "replay": "monitor.collectors.replay:ReplayCollector",
-}
+# In this order the types are listed in messages ("'twiter' is not one of x, ...").
+COLLECTOR_MODULES = (
+    "monitor.collectors.x",
+    "monitor.collectors.mastodon",
+    "monitor.collectors.bluesky",
+    "monitor.collectors.youtube",
+    "monitor.collectors.rss",
+    "monitor.collectors.file_import",
+    "monitor.collectors.replay",
+)
 
 
 class CollectorError(Exception):
@@ -185,14 +188,31 @@ def parse_record(text: str | bytes, check: bool = True) -> Any:
     return value
 
 
+def no_problems(source: SourceConfig) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class SourceType:
+    """What a collector module declares as its ``SOURCE_TYPE``."""
+
+    name: str  # the ``type`` of a [[sources]] table
+    options: Mapping[str, Key]  # the keys only this type takes; they land in ``options``
+    collector: Callable[[SourceConfig, CollectContext], Collector]
+    # Problems of a whole source that no single key shows, each "key: problem".
+    problems: Callable[[SourceConfig], list[str]] = no_problems
+
+
+def source_types() -> dict[str, SourceType]:
+    """Every source type by name, in the order of COLLECTOR_MODULES."""
+    declared = [importlib.import_module(name).SOURCE_TYPE for name in COLLECTOR_MODULES]
+    return {source_type.name: source_type for source_type in declared}
+
+
 def build_collector(source: SourceConfig, context: CollectContext) -> Collector:
-    assert set(REGISTRY) == set(SOURCE_TYPES), "every config type needs a registry line"
-    target = REGISTRY[source.type]
-    module_name, class_name = target.split(":")
-    if importlib.util.find_spec(module_name) is None:
+    types = source_types()
+    if source.type not in types:
         raise CollectorError(
-            f"the '{source.type}' collector is not built yet in this version of monitor; "
-            f"set enabled = false for source '{source.name}' until it is"
+            f"source '{source.name}': type '{source.type}' is not one of {', '.join(types)}"
         )
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(source, context)
+    return types[source.type].collector(source, context)

@@ -36,14 +36,22 @@ from monitor.collectors import (
     Batch,
     CollectContext,
     CollectorError,
+    SourceType,
     load_json_cursor,
     storable,
 )
 from monitor.collectors.http import Http, parse_json
-from monitor.config import SourceConfig
+from monitor.config.keys import Key, positive, with_defaults
+from monitor.config.sections import SourceConfig
 from monitor.records import Post
 
 log = logging.getLogger(__name__)
+
+# The keys a source of type "bluesky" takes besides the common ones.
+OPTIONS = {
+    "lang": Key(str, "id"),
+    "max_pages": Key(int, 10, check=positive),
+}
 
 DEFAULT_BASE_URL = "https://bsky.social"
 CREATE_SESSION = "/xrpc/com.atproto.server.createSession"
@@ -147,8 +155,9 @@ class BlueskyCollector:
         self.source = source
         self.context = context
         self.base_url = source.base_url or DEFAULT_BASE_URL
-        self.lang = str(source.options.get("lang", "id"))
-        self.max_pages = int(source.options.get("max_pages", 10))
+        options = with_defaults(OPTIONS, source.options)
+        self.lang = str(options["lang"])
+        self.max_pages = int(options["max_pages"])
         self.failed_queries: list[str] = []
 
     # --- cursor ---------------------------------------------------------------------
@@ -332,3 +341,6 @@ def _quoted_uri(embed: Any) -> str:
         return ""
     uri = str(target.get("uri") or "") if isinstance(target, dict) else ""
     return uri if f"/{POST_COLLECTION}/" in uri else ""
+
+
+SOURCE_TYPE = SourceType("bluesky", OPTIONS, BlueskyCollector)

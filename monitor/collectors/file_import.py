@@ -14,7 +14,7 @@ replacement characters only so that the CSV parser keeps its place). The reader
 is strict about quoting, so a malformed record is rejected instead of guessed,
 and a quote that is never closed does not swallow the rest of the file: the
 record is rejected by its first line and reading goes on from the next line
-(the rule is at ``csv_records``; ``monitor classify --format csv`` uses it too).
+(the rule is at ``csv_records.csv_records``; ``monitor classify --format csv`` uses it too).
 
 Every row becomes a post through the collectors' shared check (``storable``,
 ``parse_record``): a JSON line too deeply nested or holding a string that cannot
@@ -33,21 +33,28 @@ is reported as already imported without being read again.
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import json
 import logging
-from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from monitor.collectors import Batch, CollectContext, CollectorError, parse_record, storable
+from monitor.collectors import (
+    Batch,
+    CollectContext,
+    CollectorError,
+    SourceType,
+    parse_record,
+    storable,
+)
+from monitor.collectors.csv_records import csv_records, decoded_lines
 from monitor.collectors.replay import time_problem
-from monitor.config import SourceConfig
+from monitor.config.keys import Key, one_of
+from monitor.config.sections import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
 
@@ -59,9 +66,18 @@ OPTIONAL_FIELDS = ("url", "author", "platform", "lang", "reply_to", "repost_of")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 DEFAULT_PLATFORM = "import"
 FINGERPRINT_BYTES = 64 * 1024
-MAX_LINE_BYTES = 8 * 1024 * 1024  # a longer physical line is rejected, not read into memory
 MAX_FILES_IN_CURSOR = 100
-UTF8_BOM = codecs.BOM_UTF8
+FORMATS = ("csv", "jsonl")
+
+# The keys a source of type "file_import" takes besides the common ones.
+OPTIONS = {
+    "format": Key(str, "csv", check=one_of(FORMATS)),
+    "columns": Key("dict[str,str]", dict),  # post field -> column (CSV) or key (JSON)
+    "time_format": Key(str, ""),  # strptime format of created_at; "" = ISO 8601
+    "platform": Key(str, ""),  # stored as the posts' platform when a row names none
+    "encoding": Key(str, "utf-8"),
+    "delimiter": Key(str, ","),
+}
 
 
 # --- the cursor: which files were imported already ------------------------------------
@@ -136,12 +152,13 @@ class _Settings:
 
     @classmethod
     def of(cls, source: SourceConfig, context: CollectContext) -> _Settings:
-        options = source.options
+        # A blank option means its default (a mapping written in code may leave it "").
+        options = {key: source.options.get(key) or rule.initial() for key, rule in OPTIONS.items()}
         where = f"source '{source.name}'"
-        fmt = str(options.get("format") or "csv")
-        if fmt not in ("csv", "jsonl"):
-            raise CollectorError(f"{where}: format '{fmt}' is not one of csv, jsonl")
-        columns = dict(options.get("columns") or {})
+        fmt = str(options["format"])
+        if fmt not in FORMATS:
+            raise CollectorError(f"{where}: format '{fmt}' is not one of {', '.join(FORMATS)}")
+        columns = dict(options["columns"])
         unknown = sorted(set(columns) - set(FIELDS))
         if unknown:
             raise CollectorError(
@@ -151,7 +168,7 @@ class _Settings:
         empty = [field for field, column in columns.items() if not str(column).strip()]
         if empty:
             raise CollectorError(f"{where}: columns.{empty[0]} names no column")
-        encoding = str(options.get("encoding") or "utf-8")
+        encoding = str(options["encoding"])
         try:
             codec = codecs.lookup(encoding)
         except LookupError:
@@ -161,7 +178,7 @@ class _Settings:
                 f"{where}: encoding '{encoding}' cannot be read line by line; "
                 "convert the file to UTF-8 (for example save it as 'CSV UTF-8')"
             )
-        delimiter = str(options.get("delimiter") or ",")
+        delimiter = str(options["delimiter"])
         if fmt == "csv" and len(delimiter) != 1:
             raise CollectorError(
                 f"{where}: delimiter must be one character, not {delimiter!r} "
@@ -170,8 +187,8 @@ class _Settings:
         return cls(
             format=fmt,
             columns={field: str(column).strip() for field, column in columns.items()},
-            time_format=str(options.get("time_format") or ""),
-            platform=str(options.get("platform") or "").strip().lower(),
+            time_format=str(options["time_format"]),
+            platform=str(options["platform"]).strip().lower(),
             encoding=codec.name,
             delimiter=delimiter,
             timezone=ZoneInfo(context.timezone),
@@ -180,157 +197,6 @@ class _Settings:
 
     def column(self, field: str) -> str:
         return self.columns.get(field, field)
-
-
-# --- reading lines ----------------------------------------------------------------------
-
-
-def _physical_lines(handle: BinaryIO) -> Iterator[tuple[bytes, str]]:
-    """Each physical line as bytes (with its line ending) and a problem, if any."""
-    while line := handle.readline(MAX_LINE_BYTES + 1):
-        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-            while rest := handle.readline(MAX_LINE_BYTES):  # skip to the next line
-                if rest.endswith(b"\n"):
-                    break
-            yield b"\n", f"line longer than {MAX_LINE_BYTES // (1024 * 1024)} MB"
-            continue
-        yield line, ""
-
-
-def _decode(line: bytes, number: int, encoding: str) -> tuple[str, str]:
-    """The line as text and, if it is not valid in ``encoding``, what is wrong."""
-    if number == 1 and encoding == "utf-8" and line.startswith(UTF8_BOM):
-        line = line[len(UTF8_BOM) :]  # Excel's "CSV UTF-8" starts with a byte-order mark
-    try:
-        return line.decode(encoding), ""
-    except UnicodeDecodeError as exc:
-        bad = line[exc.start : exc.start + 1].hex()
-        return (
-            line.decode(encoding, "replace"),
-            f"not valid {encoding} (byte 0x{bad} at position {exc.start + 1})",
-        )
-
-
-def decoded_lines(handle: BinaryIO, encoding: str) -> Iterator[tuple[int, str, str]]:
-    """(line number, text, problem) for each physical line; a line that is not valid in
-    ``encoding`` is decoded with replacement characters (so that the CSV parser keeps
-    its place) and its problem named."""
-    for number, (line, problem) in enumerate(_physical_lines(handle), start=1):
-        text, bad = _decode(line, number, encoding)
-        yield number, text, problem or bad
-
-
-# --- CSV records, recovering after a quote that is never closed ---------------------------
-#
-# The rule: a quoted cell may hold line breaks (a post with paragraphs is valid CSV), but
-# one record may span at most MAX_RECORD_LINES physical lines and MAX_RECORD_CHARS
-# characters. A record is bad when
-#   - csv.reader cannot parse it (e.g. a stray quote left open until the end of the file,
-#     or text after a closing quote), or
-#   - it grows past either bound (a quote that is never closed would swallow the rest of
-#     the file), or
-#   - it spans several lines and has the wrong number of columns (an opening quote that
-#     was closed by some later row's quote).
-# A bad record is rejected with the number of its first line, and reading goes on from
-# the line after that first line, so the rows it swallowed are read again as rows of
-# their own (each stored or named). A legitimate multi-line record has a closed quote and
-# the header's number of columns, so it is kept whole. Re-reading is bounded: at most
-# MAX_RECORD_LINES lines again per bad record.
-
-MAX_RECORD_LINES = 200
-MAX_RECORD_CHARS = 256 * 1024  # Facebook's own post limit is 63,206 characters
-
-
-class _RecordTooLong(Exception):
-    pass
-
-
-class _RecordLines:
-    """The line source of csv.reader: remembers the lines of the record being read and
-    can put all but its first back, to be read again."""
-
-    def __init__(self, lines: Iterator[tuple[int, str, str]]):
-        self.source = lines
-        self.pending: deque[tuple[int, str, str]] = deque()
-        self.record: list[tuple[int, str, str]] = []
-        self.chars = 0
-
-    def __iter__(self) -> _RecordLines:
-        return self
-
-    def __next__(self) -> str:
-        if self.record and (len(self.record) >= MAX_RECORD_LINES or self.chars > MAX_RECORD_CHARS):
-            raise _RecordTooLong  # aborts csv.reader's record; its next call starts afresh
-        item = self.pending.popleft() if self.pending else next(self.source)
-        self.record.append(item)
-        self.chars += len(item[1])
-        return item[1]
-
-    def start(self) -> None:
-        self.record, self.chars = [], 0
-
-    def read_again(self) -> None:
-        """Read on from the line after the current record's first line."""
-        self.pending.extendleft(reversed(self.record[1:]))
-        self.start()
-
-
-def csv_records(
-    lines: Iterator[tuple[int, str, str]], delimiter: str = ","
-) -> Generator[tuple[int, list[str] | None, list[str]], int | None, None]:
-    """(first line number, cells or None, problems) per CSV record of ``lines``
-    (``(number, text, problem)`` as ``decoded_lines`` gives them).
-
-    Cells are None when the record is not readable (the problems say why). The
-    caller sends the header's number of columns once it knows it (``send``), so that a
-    multi-line record with the wrong number of columns is recognised as a runaway quote.
-    See the rule above.
-    """
-    source = _RecordLines(lines)
-    reader = csv.reader(source, delimiter=delimiter, strict=True)
-    width: int | None = None
-    while True:
-        source.start()
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except _RecordTooLong:
-            first = source.record[0][0]
-            source.read_again()
-            reason = (
-                f"not readable as CSV (a quoted cell runs over more than {MAX_RECORD_LINES} "
-                f"lines or {MAX_RECORD_CHARS // 1024} KB: a quote that is never closed?)"
-            )
-            sent = yield first, None, [reason]
-            width = sent if sent is not None else width
-            continue
-        except csv.Error as exc:
-            if not source.record:  # nothing read: the error is not a record's
-                raise
-            first = source.record[0][0]
-            source.read_again()
-            sent = yield first, None, [f"not readable as CSV ({exc})"]
-            width = sent if sent is not None else width
-            continue
-        record = source.record
-        first = record[0][0]
-        blank = not any(cell.strip() for cell in row)
-        if len(record) > 1 and width is not None and not blank and len(row) != width:
-            source.read_again()
-            reason = (
-                f"{len(row)} columns, the header has {width} (a quoted cell runs from "
-                f"line {first} to line {record[-1][0]}: a quote that is never closed?)"
-            )
-            sent = yield first, None, [reason]
-        else:
-            problems = [
-                problem if number == first else f"line {number}: {problem}"
-                for number, _, problem in record
-                if problem
-            ]
-            sent = yield first, row, problems
-        width = sent if sent is not None else width
 
 
 # --- rows to posts ----------------------------------------------------------------------
@@ -484,10 +350,9 @@ class _Importer:
     # --- JSON lines -----------------------------------------------------------------
 
     def jsonl_rows(self, handle: BinaryIO) -> Iterator[tuple[Post | None, str]]:
-        for number, (line, problem) in enumerate(_physical_lines(handle), start=1):
-            text, bad = _decode(line, number, self.settings.encoding)
-            if problem or bad:
-                yield None, self.reject(number, problem or bad)
+        for number, text, problem in decoded_lines(handle, self.settings.encoding):
+            if problem:
+                yield None, self.reject(number, problem)
                 continue
             if not text.strip():
                 continue
@@ -595,3 +460,16 @@ class FileImportCollector:
                 f"{self.source.name}'"
             )
         return import_file(Path(self.source.path), self.source, self.context, cursor)
+
+
+def source_problems(source: SourceConfig) -> list[str]:
+    if source.enabled and not source.path:
+        return [
+            "path: required for an enabled file_import source (the file each run reads); "
+            "to use the source only as a column mapping for "
+            f"'monitor import FILE --source {source.name}', set enabled = false"
+        ]
+    return []
+
+
+SOURCE_TYPE = SourceType("file_import", OPTIONS, FileImportCollector, source_problems)

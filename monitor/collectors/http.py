@@ -35,8 +35,9 @@ import httpcore
 import httpx
 
 from monitor import __version__
-from monitor.clock import format_local, utc_now
+from monitor.clock import utc_now
 from monitor.collectors import CollectContext, CollectorError
+from monitor.formatting import format_local
 
 log = logging.getLogger(__name__)
 

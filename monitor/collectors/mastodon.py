@@ -39,15 +39,22 @@ from monitor.collectors import (
     Batch,
     CollectContext,
     CollectorError,
+    SourceType,
     load_json_cursor,
     storable,
 )
 from monitor.collectors.http import HostUnreachable, Http, SourceStopped, parse_json, require
-from monitor.config import SourceConfig
+from monitor.config.keys import Key, positive, with_defaults
+from monitor.config.sections import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
 
 log = logging.getLogger(__name__)
+
+# The keys a source of type "mastodon" takes besides the common ones.
+OPTIONS = {
+    "max_pages": Key(int, 10, check=positive),
+}
 
 PAGE_LIMIT = 40  # the documented maximum of `limit` for timelines and search
 TAG_PATH = "/api/v1/timelines/tag/{tag}"
@@ -97,7 +104,7 @@ class MastodonCollector:
                 f"source '{source.name}' (mastodon) needs base_url: the instance to read, "
                 'e.g. base_url = "https://mastodon.social"'
             )
-        self.max_pages = int(source.options.get("max_pages", 10))
+        self.max_pages = int(with_defaults(OPTIONS, source.options)["max_pages"])
         self.token = (
             context.credential(source, "access_token")
             if "access_token" in source.credentials
@@ -348,3 +355,6 @@ def _quoted_id(quote_field: Any) -> str:
     if isinstance(inner, Mapping) and inner.get("id"):
         return str(inner["id"])
     return str(quote_field.get("quoted_status_id") or "")
+
+
+SOURCE_TYPE = SourceType("mastodon", OPTIONS, MastodonCollector)

@@ -23,12 +23,17 @@ from monitor.collectors import (
     Batch,
     CollectContext,
     CollectorError,
+    SourceType,
     parse_record,
     value_problem,
 )
-from monitor.config import SourceConfig
+from monitor.config.keys import Key
+from monitor.config.sections import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
+
+# A replay source takes only the common keys (``path`` names its file).
+OPTIONS: dict[str, Key] = {}
 
 BATCH_SIZE = 500
 DEMO_URL = "https://demo.invalid/{platform}/{id}"
@@ -182,3 +187,6 @@ class ReplayCollector:
                     posts, rejected = [], []
             if posts or rejected or line_number > start:
                 yield Batch(posts, str(max(line_number, start)), rejected)
+
+
+SOURCE_TYPE = SourceType("replay", OPTIONS, ReplayCollector)

@@ -40,15 +40,23 @@ from monitor.collectors import (
     Batch,
     CollectContext,
     CollectorError,
+    SourceType,
     load_json_cursor,
     storable,
 )
 from monitor.collectors.http import Http, SourceStopped
-from monitor.config import SourceConfig
+from monitor.config.keys import Key, with_defaults
+from monitor.config.sections import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
 
 log = logging.getLogger(__name__)
+
+# The keys a source of type "rss" takes besides the common ones.
+OPTIONS = {
+    "feeds": Key("list[str]", list),
+    "google_news": Key(bool, True),
+}
 
 GOOGLE_NEWS_BASE = "https://news.google.com"
 GOOGLE_NEWS_LOCALE = {"hl": "id", "gl": "ID", "ceid": "ID:id"}
@@ -217,8 +225,9 @@ class RssCollector:
         self.feeds = self._feeds()
 
     def _feeds(self) -> list[Feed]:
-        feeds = [Feed(url, url) for url in self.source.options.get("feeds", [])]
-        if self.source.options.get("google_news", True):
+        options = with_defaults(OPTIONS, self.source.options)
+        feeds = [Feed(url, url) for url in options["feeds"]]
+        if options["google_news"]:
             base = (self.source.base_url or GOOGLE_NEWS_BASE).rstrip("/")
             for query in self.source.queries:
                 params = urlencode({"q": query, **GOOGLE_NEWS_LOCALE}, safe=":")
@@ -398,3 +407,6 @@ def _load_cursor(cursor: str | None, source_name: str) -> dict[str, dict[str, st
         for url, validators in value.items()
         if isinstance(validators, dict)
     }
+
+
+SOURCE_TYPE = SourceType("rss", OPTIONS, RssCollector)

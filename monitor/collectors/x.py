@@ -30,11 +30,13 @@ from monitor.collectors import (
     Batch,
     CollectContext,
     CollectorError,
+    SourceType,
     load_json_cursor,
     storable,
 )
 from monitor.collectors.http import Http, parse_json
-from monitor.config import SourceConfig
+from monitor.config.keys import Key, at_least, positive, with_defaults
+from monitor.config.sections import SourceConfig
 from monitor.records import Post
 from monitor.text.html import html_to_text
 
@@ -51,6 +53,15 @@ LANG_ALIASES = {"in": "id", "iw": "he", "ji": "yi"}
 NO_LANGUAGE = {"und", "zxx", "art"}
 # referenced_tweets type -> Post flag; the first present also names the parent.
 REFERENCE_FLAGS = (("retweeted", "is_repost"), ("quoted", "is_quote"), ("replied_to", "is_reply"))
+
+# The keys a source of type "x" takes besides the common ones.
+OPTIONS = {
+    # X answers at least 10 posts a request: a smaller budget would fetch nothing.
+    "max_posts_per_run": Key(int, 500, check=at_least(MIN_RESULTS)),
+    "max_posts_per_month": Key(int, 10_000, check=positive),
+    "exclude_retweets": Key(bool, False),
+    "lang": Key(str, "id"),
+}
 
 
 def iso_lang(code: Any) -> str:
@@ -134,10 +145,10 @@ class XCollector:
     def __init__(self, source: SourceConfig, context: CollectContext):
         self.source = source
         self.context = context
-        self.options = source.options
+        self.options = with_defaults(OPTIONS, source.options)
         self.base_url = source.base_url or DEFAULT_BASE_URL
-        self.lang = str(self.options.get("lang", "id"))
-        self.exclude_retweets = bool(self.options.get("exclude_retweets", False))
+        self.lang = str(self.options["lang"])
+        self.exclude_retweets = bool(self.options["exclude_retweets"])
         self.failed_queries: list[str] = []
 
     # --- cursor ---------------------------------------------------------------------
@@ -161,8 +172,8 @@ class XCollector:
         self.failed_queries = []
         positions = self._load_cursor(cursor)
         budget = _Budget(
-            per_run=int(self.options.get("max_posts_per_run", 500)),
-            per_month=int(self.options.get("max_posts_per_month", 10_000)),
+            per_run=int(self.options["max_posts_per_run"]),
+            per_month=int(self.options["max_posts_per_month"]),
             month_before=self.context.fetched_this_month,
         )
         if budget.remaining() < MIN_RESULTS:
@@ -395,3 +406,6 @@ def _mentions_since_id(body: Any) -> bool:
         ):
             return True
     return False
+
+
+SOURCE_TYPE = SourceType("x", OPTIONS, XCollector)

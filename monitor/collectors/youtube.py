@@ -34,14 +34,30 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from monitor.clock import format_local, parse_iso, to_iso
-from monitor.collectors import Batch, CollectContext, CollectorError, storable
+from monitor.clock import parse_iso, to_iso
+from monitor.collectors import (
+    Batch,
+    CollectContext,
+    CollectorError,
+    SourceType,
+    storable,
+)
 from monitor.collectors.http import Http, SourceStopped, parse_json
-from monitor.config import SourceConfig
+from monitor.config.keys import Key, positive, with_defaults
+from monitor.config.sections import SourceConfig
+from monitor.formatting import format_local
 from monitor.records import Post
 from monitor.text.html import html_to_text
 
 log = logging.getLogger(__name__)
+
+# The keys a source of type "youtube" takes besides the common ones.
+OPTIONS = {
+    "channels": Key("list[str]", list),
+    "max_videos_per_query": Key(int, 5, check=positive),
+    "max_comment_pages": Key(int, 5, check=positive),
+    "published_within_days": Key(int, 7, check=positive),
+}
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
 API_KEY_HEADER = "X-Goog-Api-Key"
@@ -113,11 +129,11 @@ class YouTubeCollector:
         self.source = source
         self.context = context
         self.base_url = (source.base_url or DEFAULT_BASE_URL).rstrip("/")
-        options = source.options
-        self.channels: list[str] = list(options.get("channels") or [])
-        self.max_videos = min(int(options.get("max_videos_per_query", 5)), MAX_SEARCH_RESULTS)
-        self.max_comment_pages = int(options.get("max_comment_pages", 5))
-        self.published_within_days = int(options.get("published_within_days", 7))
+        options = with_defaults(OPTIONS, source.options)
+        self.channels: list[str] = list(options["channels"] or [])
+        self.max_videos = min(int(options["max_videos_per_query"]), MAX_SEARCH_RESULTS)
+        self.max_comment_pages = int(options["max_comment_pages"])
+        self.published_within_days = int(options["published_within_days"])
 
     # --- the run --------------------------------------------------------------------
 
@@ -384,3 +400,6 @@ def _items(data: Mapping[str, Any] | None, what: str) -> list[Any]:
 def _without(message: str, secret: str) -> str:
     """The message with the secret blanked out, in case a server ever echoes it back."""
     return message.replace(secret, "***") if secret else message
+
+
+SOURCE_TYPE = SourceType("youtube", OPTIONS, YouTubeCollector)

@@ -14,20 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from monitor import __version__
-from monitor.aggregate import detect_spikes, top_topics
-from monitor.clock import (
-    INDONESIAN_WEEKDAYS,
-    day_bounds_utc,
+from monitor.clock import day_bounds_utc, parse_iso, utc_now
+from monitor.config import Config
+from monitor.formatting import (
     format_day_id,
+    format_decimal,
     format_local,
-    parse_iso,
-    utc_now,
+    format_number,
+    weekday_name,
     zone_label,
 )
-from monitor.config import Config
 from monitor.labels import UNRESOLVED_AGENCY_NAME, sector_name, topic_name
 from monitor.report import templates
 from monitor.report.charts import bar_chart_png
+from monitor.report.spikes import detect_spikes, top_topics
 from monitor.store import Store
 
 BASELINE_DAYS = 7
@@ -56,6 +56,7 @@ class AgencyRow:
 
 @dataclass
 class SpikeView:
+    agency_id: str
     name: str
     observed: int
     expected: float
@@ -88,6 +89,10 @@ class Digest:
     scope_name: str = ""  # set on an agency's own part of the digest
     warning: str = ""  # "Data tidak lengkap: ...": missing data never reads as no complaints
     weekday_text: str = ""  # the report day's weekday, "Sabtu": what spikes are compared with
+
+
+def _p_text(p_value: float) -> str:
+    return "p < 0,001" if p_value < 0.001 else f"p = {format_decimal(p_value, 3)}"
 
 
 def _name(names: dict[str, str], agency_id: str) -> str:
@@ -135,21 +140,22 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
         example["sector_name"] = sector_name(example["sector"])
     spikes = [
         SpikeView(
+            agency_id=spike.agency_id,
             name=_name(names, spike.agency_id),
             observed=spike.observed,
             expected=spike.expected,
-            p_text="p < 0,001" if spike.p_value < 0.001 else f"p = {_comma(spike.p_value, 3)}",
+            p_text=_p_text(spike.p_value),
             topics=[(topic_name(t), n) for t, n in spike.topics],
             terms=spike.terms,
             examples=[e for e in examples if e["agency_id"] == spike.agency_id],
         )
         for spike in detect_spikes(store, day, tz)
     ]
-    spiking = {spike.name for spike in spikes}
+    spiking = {spike.agency_id for spike in spikes}
     order = {row.agency_id: index for index, row in enumerate(rows)}
-    shown_agencies = [row.agency_id for row in rows if row.agency_id and row.name not in spiking][
-        :AGENCIES_WITH_EXAMPLES
-    ]
+    shown_agencies = [
+        row.agency_id for row in rows if row.agency_id and row.agency_id not in spiking
+    ][:AGENCIES_WITH_EXAMPLES]
     examples = sorted(
         (e for e in examples if e["agency_id"] in shown_agencies),
         key=lambda e: (order.get(e["agency_id"], len(order)), -e["complaint_score"]),
@@ -193,7 +199,7 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
     )
     return Digest(
         warning=warning,
-        weekday_text=INDONESIAN_WEEKDAYS[day.weekday()],
+        weekday_text=weekday_name(day),
         day=day,
         day_text=format_day_id(day),
         window_text=f"{format_day_id(day)}, pukul 00.00–24.00 {zone_label(tz)}",
@@ -298,48 +304,43 @@ def _model_text(model: Any) -> str:
     cv = metrics.get("cross_validation", metrics)
     if blind:
         text += (
-            f": uji buta {blind.get('count', 0):,} pos (F1 pengaduan ".replace(",", ".")
-            + f"{_comma(blind.get('complaint_f1', 0), 2)}, F1 sektor "
-            f"{_comma(blind.get('sector_macro_f1', 0), 2)}, F1 topik "
-            f"{_comma(blind.get('topic_micro_f1', 0), 2)})"
+            f": uji buta {format_number(blind.get('count', 0))} pos (F1 pengaduan "
+            f"{format_decimal(blind.get('complaint_f1', 0), 2)}, F1 sektor "
+            f"{format_decimal(blind.get('sector_macro_f1', 0), 2)}, F1 topik "
+            f"{format_decimal(blind.get('topic_micro_f1', 0), 2)})"
         )
         if rule:
             text += (
                 f"; aturan kata kunci pada uji yang sama: "
-                f"{_comma(rule.get('complaint_f1', 0), 2)} / "
-                f"{_comma(rule.get('sector_macro_f1', 0), 2)} / "
-                f"{_comma(rule.get('topic_micro_f1', 0), 2)}"
+                f"{format_decimal(rule.get('complaint_f1', 0), 2)} / "
+                f"{format_decimal(rule.get('sector_macro_f1', 0), 2)} / "
+                f"{format_decimal(rule.get('topic_micro_f1', 0), 2)}"
             )
-        text += f"; validasi silang: {_comma(cv.get('complaint_f1', 0), 2)} / "
-        text += f"{_comma(cv.get('sector_macro_f1', 0), 2)}"
-        text += f" / {_comma(cv.get('topic_micro_f1', 0), 2)}"
+        text += f"; validasi silang: {format_decimal(cv.get('complaint_f1', 0), 2)} / "
+        text += f"{format_decimal(cv.get('sector_macro_f1', 0), 2)}"
+        text += f" / {format_decimal(cv.get('topic_micro_f1', 0), 2)}"
         return text
     return text + (
-        f" (validasi silang: F1 pengaduan {_comma(cv.get('complaint_f1', 0), 2)}, "
-        f"F1 sektor {_comma(cv.get('sector_macro_f1', 0), 2)})"
+        f" (validasi silang: F1 pengaduan {format_decimal(cv.get('complaint_f1', 0), 2)}, "
+        f"F1 sektor {format_decimal(cv.get('sector_macro_f1', 0), 2)})"
     )
-
-
-def _comma(value: float, places: int) -> str:
-    """A decimal number as Indonesian writes it: 0,97."""
-    return f"{value:.{places}f}".replace(".", ",")
 
 
 def scoped(digest: Digest, agency_id: str) -> Digest:
     """One agency's part of the digest: only its own rows, spikes and examples."""
     rows = [row for row in digest.rows if row.agency_id == agency_id]
-    name = rows[0].name if rows else agency_id
+    spikes = [s for s in digest.spikes if s.agency_id == agency_id]
     return replace(
         digest,
         rows=rows,
-        spikes=[s for s in digest.spikes if s.name == name],
+        spikes=spikes,
         examples=[e for e in digest.examples if e["agency_id"] == agency_id]
-        + [e for s in digest.spikes if s.name == name for e in s.examples],
+        + [e for s in spikes for e in s.examples],
         complaints=sum(row.complaints for row in rows),
         posts=sum(row.posts for row in rows),
         agencies_with_complaints=len(rows),
         unresolved_complaints=0,
-        scope_name=name,
+        scope_name=rows[0].name if rows else agency_id,
     )
 
 

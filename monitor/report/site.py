@@ -18,24 +18,14 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.config import Config
+from monitor.formatting import period_text
 from monitor.labels import UNRESOLVED_AGENCY
+from monitor.report import templates
 from monitor.report.charts import sparkline_svg
 from monitor.report.digest import write_atomic
-from monitor.report.trend import (
-    DEFAULT_WEEKS,
-    PERCENT_MIN_EARLIER,
-    SPIKE_RULE_TEXT,
-    UNRESOLVED_SLUG,
-    Change,
-    Trend,
-    build_trend,
-    environment,
-    period_text,
-    recent_spikes,
-    trend_csv,
-    trend_html,
-    trend_json,
-)
+from monitor.report.trend import DEFAULT_WEEKS, build_trend, recent_spikes
+from monitor.report.trend_records import PERCENT_MIN_EARLIER, UNRESOLVED_SLUG, Change, Trend
+from monitor.report.trend_render import SPIKE_RULE_TEXT, trend_csv, trend_html, trend_json
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -153,7 +143,7 @@ def site_index_html(trends: list[Trend]) -> str:
     sample = trends[0]
     comparison = next((t.comparison for t in trends if t.comparison), None)
     return (
-        environment()
+        templates()
         .get_template("site_index.html.j2")
         .render(
             rows=rows,

@@ -1,6 +1,5 @@
-"""Text understanding: normalisation and personal-data redaction."""
+"""Text understanding: normalisation (monitor.text.normalize, which needs nltk and
+Sastrawi) and personal-data redaction (monitor.text.redact, plain Python).
 
-from monitor.text.normalize import clean, normalize, tokens
-from monitor.text.redact import pseudonymise, redact
-
-__all__ = ["clean", "normalize", "tokens", "pseudonymise", "redact"]
+Import the submodule you need: this package imports neither, so reading HTML or
+redacting a line never loads the language libraries."""
