@@ -1,9 +1,10 @@
 """Counting what happened: cases and daily counts.
 
-- **Cases**: a repost joins its original's case; a near-duplicate (word 3-shingle
-  Jaccard >= ``CASE_JACCARD`` with a post from the surrounding ``CASE_WINDOW``)
-  joins that post's case. Complaints are counted as cases, so a copy-paste
-  campaign of fifty posts is one complaint amplified fifty times.
+- **Cases**: a repost joins its original's case; a near-duplicate (the one rule of
+  ``monitor.text.shingles``: word 3-shingle Jaccard >= ``NEAR_DUPLICATE_JACCARD``)
+  of a post from the surrounding ``CASE_WINDOW`` joins that post's case. Complaints
+  are counted as cases, so a copy-paste campaign of fifty posts is one complaint
+  amplified fifty times.
 - **Daily counts**: per local day x agency x sector x topic, recomputed only for
   the days a run touched; the result equals a recomputation from scratch.
 
@@ -20,35 +21,23 @@ from datetime import date, timedelta
 from monitor.clock import day_bounds_utc, local_date, parse_iso, to_iso
 from monitor.records import StoredPost
 from monitor.store import Store
-from monitor.text.normalize import normalize
+from monitor.text.shingles import (
+    NEAR_DUPLICATE_JACCARD,
+    comparable,
+    content_words,
+    jaccard,
+    near_duplicates,
+    shingles,
+)
 
-CASE_JACCARD = 0.6
+# content_words is also read from here (monitor.report.spikes).
+__all__ = ["CASE_WINDOW", "aggregate_days", "assign_cases", "content_words", "days_of"]
+
 CASE_WINDOW = timedelta(days=7)
 SKETCH_SIZE = 8
-MIN_SHINGLES = 3  # shorter posts are too short to call copies of each other
-
-_NOT_CONTENT = ("@", "#", "emoji_")
-_NOT_CONTENT_WORDS = frozenset({"angka", "nominaluang", "!", "?"})
 
 
 # --- cases ----------------------------------------------------------------------------
-
-
-def content_words(normalized: str) -> list[str]:
-    """Words of a normalised text that carry the complaint: no mentions, hashtags,
-    numbers, emoji."""
-    return [
-        t
-        for t in normalized.split()
-        if not t.startswith(_NOT_CONTENT) and t not in _NOT_CONTENT_WORDS
-    ]
-
-
-def shingles(text: str, normalized: str | None = None) -> set[str]:
-    """Word 3-shingles of a post's content words; ``normalized`` (its stored
-    ``normalize(text)``) saves normalising again."""
-    words = content_words(normalize(text) if normalized is None else normalized)
-    return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
 def _hash(shingle: str) -> int:
@@ -61,15 +50,13 @@ def sketch(shingle_set: set[str]) -> list[int]:
     return sorted(_hash(s) for s in shingle_set)[:SKETCH_SIZE]
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
-
-
 def assign_cases(store: Store, posts: Sequence[StoredPost]) -> dict[int, int]:
     """Give every post without a case its case; returns {post id: case id}.
 
     Earlier posts of the same batch are found through an in-memory index of their
     sketch hashes (linear in the batch), stored ones through the post_sketch table.
+    The sketches only find candidates; which of them are copies is the one rule of
+    ``monitor.text.shingles``, the rule the labeled samples are grouped by.
     """
     cases: dict[int, int] = {}
     sketches: dict[int, list[int]] = {}
@@ -86,7 +73,7 @@ def assign_cases(store: Store, posts: Sequence[StoredPost]) -> dict[int, int]:
             continue
         mine = shingles(post.text)
         case = post.id
-        if len(mine) >= MIN_SHINGLES:
+        if comparable(mine):
             hashes = sketch(mine)
             shared = Counter(other for h in hashes for other in by_hash.get(h, ()))
             in_batch = [
@@ -111,7 +98,7 @@ def _matching_case(
     hashes: list[int],
     in_batch: list[tuple[int, int, set[str]]],
 ) -> int:
-    """The case of the most similar earlier post, or the post's own id."""
+    """The case of the most similar earlier near-duplicate, or the post's own id."""
     since, until = (to_iso(post.created_at - CASE_WINDOW), to_iso(post.created_at + CASE_WINDOW))
     stored = [
         (other, case)
@@ -124,11 +111,12 @@ def _matching_case(
     candidates = [
         (other, case, shingles(*texts[other])) for other, case in stored if other in texts
     ]
-    best_case, best_score = post.id, CASE_JACCARD
+    best_case, best_score = post.id, NEAR_DUPLICATE_JACCARD
     for other, case, theirs in sorted(candidates + in_batch, key=lambda c: c[0]):
-        score = _jaccard(mine, theirs)
-        if score >= best_score and other < post.id:
-            best_case, best_score = case, score
+        if other < post.id and near_duplicates(mine, theirs):
+            score = jaccard(mine, theirs)
+            if score >= best_score:
+                best_case, best_score = case, score
     return best_case
 
 

@@ -72,3 +72,50 @@ def collect_once(config, source, sleeps=None, store_path=None):
     run_id = store.start_run("test")
     [result] = collect(config, store, run_id, [source], sleep=sleeps or (lambda seconds: None))
     return result, store
+
+
+# --- one trained model for the whole session --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def small_samples():
+    """Every 8th labeled sample (sorted by id): enough for every label, quick to fit."""
+    from monitor.classify.samples import load_samples, samples_dir
+
+    samples = sorted(load_samples(samples_dir().glob("*.jsonl")).samples, key=lambda s: s.id)
+    return samples[::8]
+
+
+@pytest.fixture(scope="session")
+def small_model(small_samples):
+    """The one model the tests train, trained once per session on ``small_samples``.
+    Shared: a test may save or read it, never change it."""
+    import numpy as np
+
+    from monitor.classify.train import train
+    from monitor.labels import TOPICS
+
+    return train(small_samples, "test-small", np.full(len(TOPICS), 0.5), {})
+
+
+@pytest.fixture(scope="session")
+def fewest_samples(small_samples):
+    """About the fewest samples that still train every head: the first of
+    ``small_samples`` that together name every sector, every topic and both answers
+    to "a complaint?" (31; one per sector would be 20), for the tests that must
+    train models of their own."""
+    from monitor.labels import SECTORS, TOPICS
+
+    sectors, topics, answers, chosen = set(SECTORS), set(TOPICS), {True, False}, []
+    for sample in small_samples:
+        if (
+            sample.sector in sectors
+            or topics & set(sample.topics)
+            or sample.is_complaint in answers
+        ):
+            chosen.append(sample)
+            sectors.discard(sample.sector)
+            topics -= set(sample.topics)
+            answers.discard(sample.is_complaint)
+    assert not sectors and not topics and not answers
+    return chosen

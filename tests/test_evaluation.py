@@ -228,7 +228,7 @@ def test_check_samples_reports_lengths_channels_and_regions(tmp_path):
     rows = [
         {
             "id": f"z{i}",
-            "text": f"jalan rusak nomor {i} " + "panjang " * i,
+            "text": f"jalan rusak blok{i} " + "panjang " * i,
             "is_complaint": i % 2 == 0,
             "sector": "pekerjaan_umum",
             "topics": ["fasilitas_rusak"] if i % 2 == 0 else [],

@@ -1,8 +1,10 @@
 """The labeled samples: loading, validation, and near-duplicate groups.
 
-Near-duplicates (word 3-shingle Jaccard >= ``NEAR_DUPLICATE_JACCARD``) are
-grouped, transitively, so that cross-validation keeps each group on one side of
-a split: a model must not be scored on a paraphrase of a training example.
+Near-duplicates are grouped, transitively, so that cross-validation keeps each
+group on one side of a split: a model must not be scored on a copy of a training
+example. What a near-duplicate is (word 3-shingles of the normalised content words,
+Jaccard >= ``NEAR_DUPLICATE_JACCARD``, short texts never) is the rule cases are
+made by, written once in ``monitor.text.shingles``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import numpy as np
 from scipy import sparse
 
 from monitor.labels import SECTORS, TOPICS
+from monitor.text.shingles import NEAR_DUPLICATE_JACCARD, comparable, shingles
 
-NEAR_DUPLICATE_JACCARD = 0.5
 REQUIRED = {"id": str, "text": str, "is_complaint": bool, "sector": str, "topics": list}
 # Where a post of this kind is written (REAL_POSTS.md's channel types) and where its
 # writer set it; optional, for the share tables of scripts/check_samples.py.
@@ -144,25 +146,24 @@ def _check(record: object) -> str | None:
     return None
 
 
-def _shingles(text: str, size: int = 3) -> set[str]:
-    words = text.lower().split()
-    if len(words) < size:
-        return {" ".join(words)}
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
-
-
 def near_duplicate_pairs(
     texts: list[str], threshold: float = NEAR_DUPLICATE_JACCARD
 ) -> list[tuple[int, int, float]]:
-    """(i, j, jaccard) for every pair of texts at or above ``threshold``.
+    """(i, j, jaccard) with i < j for every pair of near-duplicate texts (the rule of
+    ``monitor.text.shingles``; ``threshold`` only to explore another one).
 
-    One sparse product of the shingle matrix with itself gives every pair's
-    overlap at once; fast for tens of thousands of texts.
+    One sparse product of the shingle matrix with itself gives every pair's overlap
+    at once; fast for tens of thousands of texts. Texts too short to be compared
+    have no row entries, so they pair with nothing.
     """
     vocabulary: dict[str, int] = {}
-    rows, cols = [], []
+    rows: list[int] = []
+    cols: list[int] = []
     for i, text in enumerate(texts):
-        for shingle in _shingles(text):
+        mine = shingles(text)
+        if not comparable(mine):
+            continue
+        for shingle in sorted(mine):
             rows.append(i)
             cols.append(vocabulary.setdefault(shingle, len(vocabulary)))
     matrix = sparse.csr_matrix(
@@ -171,12 +172,14 @@ def near_duplicate_pairs(
     sizes = np.asarray(matrix.sum(axis=1)).ravel()
     overlap = sparse.triu(matrix @ matrix.T, k=1).tocoo()
     union = sizes[overlap.row] + sizes[overlap.col] - overlap.data
-    jaccard = overlap.data / np.maximum(union, 1)
-    keep = jaccard >= threshold
-    return [
+    # In float64, as monitor.text.shingles.jaccard computes it: a pair exactly at the
+    # threshold (3/5) must not fall below it by a float32 rounding.
+    similarity = overlap.data.astype(np.float64) / np.maximum(union.astype(np.float64), 1)
+    keep = similarity >= threshold
+    return sorted(
         (int(i), int(j), float(s))
-        for i, j, s in zip(overlap.row[keep], overlap.col[keep], jaccard[keep], strict=True)
-    ]
+        for i, j, s in zip(overlap.row[keep], overlap.col[keep], similarity[keep], strict=True)
+    )
 
 
 def near_duplicate_groups(texts: list[str], threshold: float = NEAR_DUPLICATE_JACCARD) -> list[int]:

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import TypedDict
 
 import numpy as np
 import scipy
@@ -32,7 +33,6 @@ SEED = 20261122
 COMPLAINT_C = 10.0
 SECTOR_C = 20.0
 TOPIC_C = 10.0
-GROUP_JACCARD = 0.3  # stricter than the samples check: near-paraphrases stay together
 THRESHOLD_GRID = np.round(np.arange(0.2, 0.81, 0.05), 2)
 REVIEW_BAND = (0.35, 0.65)
 REVIEW_SECTOR_BELOW = 0.4
@@ -132,8 +132,10 @@ def fit(
 def group_folds(
     samples: Sequence[Sample], folds: int, seed: int = SEED
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Folds that keep near-duplicate groups together and sectors balanced."""
-    groups = near_duplicate_groups([s.text for s in samples], GROUP_JACCARD)
+    """Folds that keep near-duplicate groups together (the one rule of
+    ``monitor.text.shingles``, as in the samples check and in cases) and sectors
+    balanced."""
+    groups = near_duplicate_groups([s.text for s in samples])
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     sectors = [s.sector for s in samples]
     return list(splitter.split(np.zeros(len(samples)), sectors, groups))
@@ -145,7 +147,15 @@ def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / denominator if denominator else 0.0
 
 
-def choose_thresholds(model: TextModel, blind: Sequence[Sample]) -> dict:
+class ChosenThresholds(TypedDict):
+    complaint: float
+    topics: np.ndarray
+    review_band: tuple[float, float]
+    review_band_catches: float
+    review_band_flags: float
+
+
+def choose_thresholds(model: TextModel, blind: Sequence[Sample]) -> ChosenThresholds:
     """The complaint threshold, the topic thresholds and the review band, chosen on the
     blind set (never on the training samples): each threshold where F1 is highest (the
     one nearest 0.5 on a tie); the review band the narrowest one around the complaint
@@ -197,11 +207,18 @@ def train(
     given (chosen on cross-validation's out-of-fold predictions) and 0.5 are used.
     """
     model = fit(samples, thresholds, settings)
-    chosen = {"complaint": 0.5, "review_band": REVIEW_BAND, "chosen_on": "cross-validation"}
+    complaint_at, chosen_on = 0.5, "cross-validation"
+    band = list(REVIEW_BAND)
+    band_figures: dict[str, float] = {}
     if blind:
-        chosen = {**choose_thresholds(model, blind), "chosen_on": f"blind set ({len(blind)})"}
+        chosen = choose_thresholds(model, blind)
+        complaint_at, chosen_on = chosen["complaint"], f"blind set ({len(blind)})"
+        band = list(chosen["review_band"])
+        band_figures = {
+            "review_band_catches": chosen["review_band_catches"],
+            "review_band_flags": chosen["review_band_flags"],
+        }
         model.heads.topic_thresholds = chosen["topics"].astype(np.float32)
-    band = list(chosen["review_band"])
     model.card = {
         "version": version,
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -231,25 +248,18 @@ def train(
             f"{settings.first_generation_weight}, the rest 1",
         },
         "thresholds": {
-            "complaint": chosen["complaint"],
+            "complaint": complaint_at,
             "review_band": band,
             "review_sector_below": REVIEW_SECTOR_BELOW,
             "topics": {
                 t: float(v) for t, v in zip(TOPICS, model.heads.topic_thresholds, strict=True)
             },
-            "chosen_on": chosen["chosen_on"],
+            "chosen_on": chosen_on,
             "needs_review": (
                 f"complaint score is within {band[0]}-{band[1]}, "
                 f"or the best sector's probability below {REVIEW_SECTOR_BELOW}"
             ),
-            **(
-                {
-                    "review_band_catches": chosen["review_band_catches"],
-                    "review_band_flags": chosen["review_band_flags"],
-                }
-                if blind
-                else {}
-            ),
+            **band_figures,
         },
         "metrics": metrics or {},
         "library_versions": {
@@ -261,6 +271,6 @@ def train(
         },
         "seed": SEED,
     }
-    model.complaint_threshold = chosen["complaint"]
-    model.review_band = tuple(band)
+    model.complaint_threshold = complaint_at
+    model.review_band = (band[0], band[1])
     return model
