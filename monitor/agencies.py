@@ -219,9 +219,9 @@ class Gazetteer:
         else the source's region. The configured default region is not used here: a
         post that says nothing of where it is from is not placed anywhere.
         """
-        found = self._places.find(_place(text))
-        strong = [(p, r) for _, p, r in found if p not in self._weak_places]
-        found = strong or [(p, r) for _, p, r in found]
+        matches = self._places.find(_place(text))
+        strong = [(p, r) for _, p, r in matches if p not in self._weak_places]
+        found = strong or [(p, r) for _, p, r in matches]
         ours = [(p, r) for p, r in found if r]
         if ours:
             hits = Counter(r for _, r in ours)
@@ -252,7 +252,7 @@ class Gazetteer:
         """
         chosen_by_phrase: list[tuple[str, str, bool]] = []
         up = self._regions_up(region)
-        for _, phrase, value in self._names.find(tokens):
+        for _, words, value in self._names.find(tokens):
             generic = value.startswith("*")
             ids = value.lstrip("*").split("|")
             shared = len(ids) > 1
@@ -265,7 +265,7 @@ class Gazetteer:
                     ids = nearest if len(nearest) == 1 else serving
                     if len(ids) != 1:
                         continue
-            chosen_by_phrase.append((ids[0], " ".join(phrase), generic))
+            chosen_by_phrase.append((ids[0], " ".join(words), generic))
         if not chosen_by_phrase:
             return None
         named = list(dict.fromkeys(agency for agency, _, _ in chosen_by_phrase))
@@ -319,12 +319,12 @@ class Gazetteer:
         if sector:
             plain = _place(text)
             areas = self._areas.find(plain) or self._areas.find([self._correct(t) for t in plain])
-            for _, phrase, agency_id in areas:
+            for _, area, agency_id in areas:
                 if self.agencies[agency_id].sector == sector:
                     return AgencyMatch(
                         agency_id,
                         AREA_CONFIDENCE,
-                        f"wilayah kerja: '{' '.join(phrase)}'",
+                        f"wilayah kerja: '{' '.join(area)}'",
                         self.agencies[agency_id].region,
                     )
         where = f"wilayah '{region}' ({how})" if region else how

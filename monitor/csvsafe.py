@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -48,5 +48,5 @@ class SafeDictWriter(csv.DictWriter):
     def writeheader(self) -> Any:
         return self.writer.writerow([safe_cell(f) for f in self.fieldnames])
 
-    def writerow(self, rowdict: dict[str, Any]) -> Any:
+    def writerow(self, rowdict: Mapping[str, Any]) -> Any:
         return super().writerow({k: safe_cell(v) for k, v in rowdict.items()})

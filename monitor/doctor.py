@@ -26,11 +26,9 @@ class Check:
 
 def check_config(config: Config, environ=os.environ) -> list[Check]:
     checks = [Check("config", OK, str(config.path or "(built in)"))]
-    try:
-        from monitor.secrets import config_secret_warnings
-    except ImportError:  # pragma: no cover - arrives with the operations module
-        config_secret_warnings = None
-    if config_secret_warnings and config.path:
+    from monitor.secrets import config_secret_warnings
+
+    if config.path:
         for warning in config_secret_warnings(config.path):
             checks.append(Check("config", WARN, warning))
     for source in config.sources:

@@ -127,7 +127,7 @@ def interrupted_days(config: Config, store: Store, model_version: str, run_id: i
     from monitor.aggregate import days_of
 
     oldest, count = store.unfinished_runs(except_run_id=run_id)
-    if not count:
+    if not count or oldest is None:  # runs.started_at is NOT NULL: oldest is set if count
         return set()
     created = store.analysed_created_at(model_version, since=oldest)
     log.warning("%d interrupted run(s) found; recounting %d day(s)", count, len(created))

@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.config import Config, parse_interval_seconds
+from monitor.config import Config, SourceConfig, parse_interval_seconds
 from monitor.operations import purge_job
 from monitor.pipeline import collect_job, digest_job, process_job
 from monitor.runs import RunLocked, open_store
@@ -72,9 +72,7 @@ class Scheduler:
                 self._add(
                     f"collect:{source.name}",
                     trigger_for(source.schedule, tz),
-                    lambda source=source: collect_job(
-                        config, [source], command=f"schedule:collect:{source.name}"
-                    ),
+                    _collect_one(config, source),
                 )
         self._add(
             "process",
@@ -143,6 +141,11 @@ class Scheduler:
         finally:
             self.stop()
             self.progress("scheduler stopped")
+
+
+def _collect_one(config: Config, source: SourceConfig) -> Callable[[], Any]:
+    """The scheduled job that collects ``source`` alone (each source has its own job)."""
+    return lambda: collect_job(config, [source], command=f"schedule:collect:{source.name}")
 
 
 def _summary(result: Any) -> str:

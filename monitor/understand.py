@@ -14,8 +14,14 @@ OWN_ACCOUNT_EVIDENCE = "akun resmi instansi ini sendiri (bukan pengaduan terhada
 
 
 class Model(Protocol):
-    version: str
-    description: str
+    """What the pipeline needs of a model: the trained ``TextModel`` or the keyword rule.
+    ``version`` and ``description`` are read-only (``TextModel`` reads them from its card)."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
 
     def predict(self, texts: list[str]) -> list[Prediction]: ...
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -34,12 +34,18 @@ from monitor.classify.train import (
 from monitor.labels import SECTORS, TOPICS
 from monitor.records import Prediction
 
+if TYPE_CHECKING:
+    from monitor.classify.model import TextModel
+
 Progress = Callable[[str], None]
 RELIABILITY_BINS = 10
 
 
 class Predictor(Protocol):
-    version: str
+    """A model to score: the trained ``TextModel`` or the keyword rule."""
+
+    @property
+    def version(self) -> str: ...
 
     def predict(self, texts: list[str]) -> list[Prediction]: ...
 
@@ -251,7 +257,7 @@ def _from_predictions(
     )
 
 
-def cross_fitted_evaluation(model: Predictor, blind: Sequence[Sample], source: str) -> Evaluation:
+def cross_fitted_evaluation(model: TextModel, blind: Sequence[Sample], source: str) -> Evaluation:
     """The blind set scored with thresholds chosen on the OTHER half of it.
 
     The shipped thresholds are chosen on the whole blind set, which flatters the figures

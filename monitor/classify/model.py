@@ -60,7 +60,7 @@ CHAR_SETTINGS = {"min_df": 3, "sublinear_tf": True, "max_features": 80_000}
 def _word_char_ngrams(word: str) -> tuple[str, ...]:
     """scikit-learn's char_wb n-grams of one word (padded with spaces), cached."""
     padded = f" {word} "
-    grams = []
+    grams: list[str] = []
     for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
         if len(padded) < n:
             continue

@@ -56,7 +56,7 @@ class RoutingResult:
     def accuracy(self) -> float:
         return self.correct / self.count if self.count else 0.0
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, float | int | str]:
         return {
             "count": self.count,
             "accuracy": round(self.accuracy, 4),
@@ -108,7 +108,7 @@ def evaluate_routing(
 ) -> RoutingResult:
     predictions = model.predict([c.text for c in cases])
     result = RoutingResult(len(cases), 0, 0, 0, 0, 0, 0, 0)
-    unknown = Counter()
+    unknown: Counter[str] = Counter()
     for case, prediction in zip(cases, predictions, strict=True):
         if case.agency and case.agency not in gazetteer.agencies:
             unknown[case.agency] += 1

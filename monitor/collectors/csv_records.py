@@ -11,7 +11,7 @@ import codecs
 import csv
 from collections import deque
 from collections.abc import Generator, Iterator
-from typing import BinaryIO
+from typing import IO
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # a longer physical line is rejected, not read into memory
 UTF8_BOM = codecs.BOM_UTF8
@@ -20,7 +20,7 @@ UTF8_BOM = codecs.BOM_UTF8
 # --- reading lines ----------------------------------------------------------------------
 
 
-def _physical_lines(handle: BinaryIO) -> Iterator[tuple[bytes, str]]:
+def _physical_lines(handle: IO[bytes]) -> Iterator[tuple[bytes, str]]:
     """Each physical line as bytes (with its line ending) and a problem, if any."""
     while line := handle.readline(MAX_LINE_BYTES + 1):
         if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
@@ -46,7 +46,7 @@ def _decode(line: bytes, number: int, encoding: str) -> tuple[str, str]:
         )
 
 
-def decoded_lines(handle: BinaryIO, encoding: str) -> Iterator[tuple[int, str, str]]:
+def decoded_lines(handle: IO[bytes], encoding: str) -> Iterator[tuple[int, str, str]]:
     """(line number, text, problem) for each physical line; a line that is not valid in
     ``encoding`` is decoded with replacement characters (so that the CSV parser keeps
     its place) and its problem named."""

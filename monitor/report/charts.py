@@ -46,7 +46,9 @@ def bar_chart_png(
     axes.set_xticks(range(0, len(labels), step))
     axes.set_xticklabels([labels[i] for i in range(0, len(labels), step)], fontsize=8)
     axes.tick_params(axis="y", labelsize=8)
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    # matplotlib's stubs declare Locator.set_params() without arguments, but it takes
+    # **kwargs, and the y axis's default locator (AutoLocator, a MaxNLocator) reads "integer".
+    axes.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     figure.tight_layout()

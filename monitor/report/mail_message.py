@@ -73,7 +73,7 @@ def build_message(
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     if images:
-        html_part = message.get_payload()[1]
+        html_part = list(message.iter_parts())[1]  # [text/plain, text/html]
         for name, data in images.items():
             html_part.add_related(
                 data,

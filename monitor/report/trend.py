@@ -163,14 +163,14 @@ def build_trend(
     posts = [0] * len(periods)
     topics = [dict.fromkeys(topic_keys, 0) for _ in periods]
     for r in daily:
-        position = index_of.get(r["day"])
-        if position is None:
+        slot = index_of.get(r["day"])
+        if slot is None:
             continue  # before the weekly window: only the comparison reads it
         if r["topic"]:
-            topics[position][r["topic"]] += r["complaints"] or 0
+            topics[slot][r["topic"]] += r["complaints"] or 0
         else:
-            complaints[position] += r["complaints"] or 0
-            posts[position] += r["posts"] or 0
+            complaints[slot] += r["complaints"] or 0
+            posts[slot] += r["posts"] or 0
     data_since, no_data = _data_since(store, first_day, last_day)
     rows = [
         WeekRow(

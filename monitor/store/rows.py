@@ -23,7 +23,7 @@ class SourceHealth:
 
 class UnfinishedRuns(NamedTuple):
     oldest_start: str | None  # None when there are none
-    count: int
+    runs: int  # not "count": that would hide tuple.count
 
 
 class SketchMatch(NamedTuple):
@@ -41,7 +41,7 @@ class DayAgencyTopic(NamedTuple):
 
 class MailBacklog(NamedTuple):
     status: str
-    count: int
+    messages: int  # not "count": that would hide tuple.count
     last_error: str  # the greatest of the status's errors, secrets masked
 
 

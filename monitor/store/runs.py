@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from monitor.clock import to_iso, utc_now
 from monitor.records import SourceRun
-from monitor.store.base import StoreBase
+from monitor.store.base import StoreBase, StoreError
 from monitor.store.rows import SourceHealth, UnfinishedRuns
 
 # Rejection reasons kept per source run: enough to show the operator, bounded in size.
@@ -27,7 +27,9 @@ class RunsMixin(StoreBase):
                 "INSERT INTO runs (command, started_at) VALUES (?, ?)",
                 [command, to_iso(utc_now())],
             )
-        return int(cursor.lastrowid)
+        if cursor.lastrowid is None:  # never after an INSERT; sqlite3 types it Optional
+            raise StoreError("the run record was not written")
+        return cursor.lastrowid
 
     def record_source_run(self, run_id: int, result: SourceRun) -> SourceRun:
         """Store one source's result; returns it as stored (secrets masked): what is
