@@ -105,11 +105,9 @@ def test_run_with_a_failing_source_stores_the_others_and_exits_1(tmp_path, capsy
     assert "SOURCE FAILED: x-test" in out
     with Store.open(tmp_path / "monitor.db") as store:
         assert store.count_posts() == 3
-        rows = store.db.execute(
-            "SELECT source, new, error FROM run_sources ORDER BY source"
-        ).fetchall()
-        assert rows[0][:2] == ("replay-test", 3) and rows[0][2] == ""
-        assert rows[1][0] == "x-test" and rows[1][2]  # failed, with a reason
+        replay, x = store.source_health(since="")  # one run: its figures, per source
+        assert (replay.source, replay.new_in_window, replay.last_error) == ("replay-test", 3, "")
+        assert x.source == "x-test" and x.last_error  # failed, with a reason
         assert store.db.execute("SELECT status FROM runs").fetchone()[0] == "partial"
 
 

@@ -262,9 +262,7 @@ def assert_exactly_once(folder: Path, ids: list[str], kills: list[str]) -> None:
             [version],
         ).fetchone()
         assert analysed == (len(ids), len(ids)), f"analyses {analysed}; kills:\n  {where}"
-        assert db.execute("SELECT value FROM cursors WHERE source = ?", [SOURCE]).fetchone() == (
-            str(len(ids)),
-        )
+        assert store.get_cursor(SOURCE) == str(len(ids))
 
         query = "SELECT * FROM daily_counts ORDER BY day, agency_id, sector, topic"
         incremental = db.execute(query).fetchall()
@@ -365,12 +363,12 @@ def test_a_second_run_exits_3_at_once_while_the_first_works(tmp_path):
     first.wait_until(lambda: lock.exists() and lock.read_text().strip() == str(first.process.pid))
     second = Run.start(tmp_path)
     code = second.finish()
-    took = time.monotonic() - second.started
+    # "At once" is behaviour, not a stopwatch: the second run was refused while the
+    # first still held the lock and worked, so it did not wait for the lock to free.
     still_working = first.process.poll() is None
     assert code == EXIT_LOCKED, second.lines
     assert any("another monitor run" in line for line in second.lines), second.lines
     assert still_working, "the first run ended before the second was refused: test too short"
-    assert took < 15
     assert first.finish() == 0, first.lines[-20:]
     with Store.open(tmp_path / "monitor.db") as store:
         runs = store.db.execute("SELECT command, status FROM runs").fetchall()

@@ -14,6 +14,7 @@ from monitor.collectors.replay import bundled_demo_path
 from monitor.config import example_config
 from monitor.demo import DEMO_MARKER, DemoFolderInUse, clear_demo_folder, run_demo
 from monitor.labels import SECTORS, TOPICS
+from monitor.store import Store
 
 
 class TagCollector(HTMLParser):
@@ -37,12 +38,13 @@ def test_demo_runs_offline_and_writes_a_digest(tmp_path, monkeypatch, capsys):
     html = (tmp_path / digest_path).read_text(encoding="utf-8")
     text = (tmp_path / digest_path.replace(".html", ".txt")).read_text(encoding="utf-8")
 
-    db = sqlite3.connect(tmp_path / "monitor-demo" / "monitor.db")
-    posts = db.execute("SELECT count(*) FROM posts").fetchone()[0]
+    with Store.open(tmp_path / "monitor-demo" / "monitor.db") as store:
+        posts = store.count_posts()
+        analyses = store.db.execute("SELECT count(*) FROM analysis").fetchone()[0]  # no reader
+        days = len(store.complaints_per_day("0000-01-01", "9999-12-31"))  # a row per day
     lines = sum(1 for line in bundled_demo_path().open(encoding="utf-8") if line.strip())
     assert posts == lines >= 300
-    assert db.execute("SELECT count(*) FROM analysis").fetchone()[0] == posts
-    days = db.execute("SELECT count(DISTINCT day) FROM daily_counts").fetchone()[0]
+    assert analyses == posts
     assert days >= 28  # spread over the last 30 days
 
     # The story in the demo data: RSUD S.K. Lerik spikes yesterday, and the digest says so.

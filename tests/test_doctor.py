@@ -144,9 +144,8 @@ def test_a_rate_limit_stop_is_not_a_failure_for_run_or_doctor(tmp_path, http_ser
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "x-stop" in ran.stderr and "stopped for this run, goes on next run" in ran.stderr
     with Store.open(tmp_path / "monitor.db") as store:
-        [(error, stopped)] = store.db.execute(
-            "SELECT error, stopped FROM run_sources WHERE source = 'x-stop'"
-        ).fetchall()
+        [health] = [h for h in store.source_health(since="") if h.source == "x-stop"]
+        error, stopped = health.last_error, health.last_stopped
     assert error == "" and "rate limit" in stopped and "may resume at" in stopped
     # The digest does not call it a failure either: no warning, a calm note in the footer.
     [digest] = (tmp_path / "reports").glob("digest-*.html")

@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import unicodedata
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -226,12 +225,8 @@ def test_every_record_is_stored_or_rejected_and_nothing_breaks(tmp_path, config,
     assert_database_intact(config)
     # The analyses exist for every stored post (processing did not skip any).
     with Store.open(config.database) as store:
-        unprocessed = store.db.execute(
-            "SELECT count(*) FROM posts p WHERE NOT EXISTS "
-            "(SELECT 1 FROM analysis a WHERE a.post_id = p.id AND a.model_version = ?)",
-            [one_model.version],
-        ).fetchone()[0]
-    assert unprocessed == 0
+        unprocessed = list(store.posts_to_process(one_model.version))  # batches left
+    assert unprocessed == []
 
 
 def test_a_second_run_over_the_same_hostile_files_adds_nothing(tmp_path, config, one_model):
@@ -323,7 +318,7 @@ def test_sql_looking_text_is_stored_verbatim_and_the_tables_survive(tmp_path, co
         assert [r[1] for r in store.db.execute("PRAGMA database_list")] == ["main"]
         assert store.count_posts() == len(originals)
         assert store.db.execute("SELECT count(*) FROM analysis").fetchone()[0] == len(originals)
-        assert store.db.execute("SELECT count(*) FROM daily_counts").fetchone()[0] > 0
+        assert store.complaints_by_day_agency_topic("0000-01-01", "9999-12-31")  # counts written
 
 
 def test_duplicate_ids_keep_the_first_text_and_are_counted(tmp_path, config, one_model):
@@ -398,7 +393,6 @@ def test_very_long_words_are_handled_in_bounded_time(tmp_path):
     )
     command = [sys.executable, "-m", "monitor", "--config", str(config_path), "run"]
     command += ["--date", DAY.isoformat()]
-    started = time.monotonic()
     try:
         finished = subprocess.run(command, capture_output=True, text=True, timeout=30)
     except subprocess.TimeoutExpired:
@@ -407,11 +401,9 @@ def test_very_long_words_are_handled_in_bounded_time(tmp_path):
             "(quadratic regular expressions: see the report)"
         )
     assert finished.returncode == 0, finished.stderr[-2000:]
-    elapsed = time.monotonic() - started
     with Store.open(tmp_path / "monitor.db") as store:
         assert store.count_posts() == 6
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert elapsed < 30
 
 
 def test_csv_rows_with_the_wrong_number_of_columns_are_rejected(tmp_path, config, one_model):

@@ -127,12 +127,7 @@ def test_post_retention_deletes_old_posts_with_their_rows_and_keeps_daily_counts
         ).fetchone()[0]
         kept_posts = store.count_posts() - old_posts
         assert old_posts >= 10 and kept_posts >= 10
-        assert (
-            store.db.execute(
-                "SELECT count(*) FROM posts WHERE case_id = ?", [ids["p100"]]
-            ).fetchone()[0]
-            == 4
-        )
+        assert store.case_sizes([ids["p100"]]) == {ids["p100"]: 4}
 
         report = purge(config, store, now=now, batch_size=7)
 
@@ -151,12 +146,9 @@ def test_post_retention_deletes_old_posts_with_their_rows_and_keeps_daily_counts
         assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert store.db.execute("SELECT count(*) FROM labels").fetchone()[0] == 2
         # the recent reposts of the deleted complaint form one case, headed by the oldest
-        cases = dict(
-            store.db.execute(
-                "SELECT source_id, case_id FROM posts WHERE source_id IN ('p102', 'p103')"
-            ).fetchall()
-        )
-        assert cases == {"p102": ids["p102"], "p103": ids["p102"]}
+        source = config.sources[0].name
+        cases = store.parent_cases([(source, "p102"), (source, "p103")])
+        assert cases == {(source, "p102"): ids["p102"], (source, "p103"): ids["p102"]}
         assert report.cases_moved >= 2
         # the remaining days re-aggregated from scratch give the very same numbers
         kept_days = {r[0] for r in counts_before if r[0] >= oldest_kept.isoformat()}
@@ -206,8 +198,13 @@ def test_deleted_case_head_passes_to_the_oldest_remaining_member(config, store):
     report = purge(config, store, now=NOW, batch_size=1)
 
     assert report.posts_deleted == 2
-    cases = dict(store.db.execute("SELECT source_id, case_id FROM posts").fetchall())
-    assert cases == {"copy-a": ids["copy-a"], "copy-b": ids["copy-a"], "alone": ids["alone"]}
+    source = make_post("x").source
+    cases = store.parent_cases([(source, name) for name in created])  # the deleted are gone
+    assert cases == {
+        (source, "copy-a"): ids["copy-a"],
+        (source, "copy-b"): ids["copy-a"],
+        (source, "alone"): ids["alone"],
+    }
     assert store.case_sizes([ids["copy-a"]]) == {ids["copy-a"]: 2}
     assert orphans(store)["post_sketch"] == 0
 
@@ -355,9 +352,8 @@ def test_backup_refuses_to_overwrite_unless_asked(config, tmp_path):
         backup(config, target)
     assert target.read_text() == "keep me"
     assert backup(config, target, overwrite=True) == target
-    with sqlite3.connect(target) as conn:
-        assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 10
-    conn.close()
+    with Store.open(target) as copy:
+        assert copy.count_posts() == 10
 
 
 def test_backup_into_a_folder_is_named_by_the_time(config, tmp_path):
