@@ -90,3 +90,19 @@ def test_an_agencys_part_of_the_digest_is_chosen_by_id_not_by_name():
     assert [s.agency_id for s in part.spikes] == ["dukcapil-kab"]
     assert part.examples == [example("dukcapil-kab")]
     assert part.rows == rows[1:] and part.complaints == 8 and part.scope_name == "Dukcapil"
+
+
+def test_examples_are_one_per_case_and_at_most_n_per_agency_in_the_given_order():
+    """Display policy lives with the digest: the store gives every candidate, the digest
+    picks the examples (a complaint copied fifty times is one example)."""
+    from monitor.report.digest import one_per_case
+
+    rows = [
+        {"id": 1, "case_id": 1, "agency_id": "a"},
+        {"id": 2, "case_id": 1, "agency_id": "a"},  # a copy of post 1: same case
+        {"id": 3, "case_id": 3, "agency_id": "a"},
+        {"id": 4, "case_id": 4, "agency_id": "a"},  # over the limit for "a"
+        {"id": 5, "case_id": 1, "agency_id": "b"},  # case 1 already shown
+        {"id": 6, "case_id": 6, "agency_id": "b"},
+    ]
+    assert [row["id"] for row in one_per_case(rows, per_agency=2)] == [1, 3, 6]

@@ -8,6 +8,7 @@ rendered with Jinja2 (autoescaped) to HTML and plain text, written under
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -99,6 +100,21 @@ def _name(names: dict[str, str], agency_id: str) -> str:
     return names.get(agency_id, agency_id) if agency_id else UNRESOLVED_AGENCY_NAME
 
 
+def one_per_case(rows: list[dict[str, Any]], per_agency: int) -> list[dict[str, Any]]:
+    """Up to ``per_agency`` rows per agency, in the given order (most certain first), one
+    per case: a complaint copied or reposted many times is one example, not several."""
+    chosen: list[dict[str, Any]] = []
+    seen_cases: set[int] = set()
+    shown: Counter[str] = Counter()
+    for row in rows:
+        if row["case_id"] in seen_cases or shown[row["agency_id"]] >= per_agency:
+            continue
+        seen_cases.add(row["case_id"])
+        shown[row["agency_id"]] += 1
+        chosen.append(row)
+    return chosen
+
+
 def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
     tz = config.timezone
     iso = day.isoformat()
@@ -132,8 +148,14 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
     rows.sort(key=lambda row: (-row.complaints, row.name))
 
     start, end = day_bounds_utc(day, tz)
-    examples = store.complaint_examples(start, end, model.version, EXAMPLES_PER_AGENCY)
+    examples = one_per_case(
+        store.complaint_candidates(start, end, model.version), EXAMPLES_PER_AGENCY
+    )
+    # ``copies``: how many posts the case has in all (copies and reposts), so a complaint
+    # posted fifty times is shown once, "diposting 50×".
+    sizes = store.case_sizes([example["case_id"] for example in examples])
     for example in examples:
+        example["copies"] = sizes.get(example["case_id"], 1)
         example["agency_name"] = _name(names, example["agency_id"])
         example["time_text"] = format_local(parse_iso(example["created_at"]), tz)
         example["topic_names"] = [topic_name(t) for t in example["topics"]]

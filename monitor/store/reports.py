@@ -4,40 +4,18 @@ the newest complaints for the trend pages, and the texts the spike check looks i
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 from monitor.store.cases import CasesMixin
 
 
-def _one_per_case(rows: list[dict[str, Any]], per_agency: int) -> list[dict[str, Any]]:
-    """Up to ``per_agency`` rows per agency, in the given order, one per case.
-
-    Display policy rather than storage: it belongs with the digest (issue 14) and is
-    kept apart here so it can move there without touching the query.
-    """
-    chosen: list[dict[str, Any]] = []
-    seen_cases: set[int] = set()
-    shown: Counter[str] = Counter()
-    for row in rows:
-        if row["case_id"] in seen_cases or shown[row["agency_id"]] >= per_agency:
-            continue
-        seen_cases.add(row["case_id"])
-        shown[row["agency_id"]] += 1
-        row["topics"] = json.loads(row["topics"])
-        chosen.append(row)
-    return chosen
-
-
 class ReportsMixin(CasesMixin):
-    def complaint_examples(
-        self, start: str, end: str, model_version: str, per_agency: int = 3
+    def complaint_candidates(
+        self, start: str, end: str, model_version: str
     ) -> list[dict[str, Any]]:
-        """The most certain complaints per agency in [start, end), one per case.
-
-        ``copies`` is how many posts the case has in all (copies and reposts), so a
-        complaint posted fifty times is shown once, "diposting 50×".
-        """
+        """Original complaints created in [start, end), by agency, most certain first:
+        the rows a report chooses its examples from (which ones, and how many per agency,
+        is the report's choice)."""
         rows = self.db.execute_returning_dicts(
             """SELECT p.id, p.source, p.platform, p.url, p.created_at, p.text_display,
                       coalesce(p.case_id, p.id) AS case_id, a.agency_id, a.sector, a.topics,
@@ -48,11 +26,9 @@ class ReportsMixin(CasesMixin):
                ORDER BY a.agency_id, a.complaint_score DESC, p.created_at""",
             [model_version, start, end],
         )
-        chosen = _one_per_case(rows, per_agency)
-        sizes = self.case_sizes([row["case_id"] for row in chosen])
-        for row in chosen:
-            row["copies"] = sizes.get(row["case_id"], 1)
-        return chosen
+        for row in rows:
+            row["topics"] = json.loads(row["topics"])
+        return rows
 
     def complaint_texts(self, start: str, end: str, agency_id: str) -> list[str]:
         """Normalised texts of an agency's original complaints created in [start, end)."""
