@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from monitor.agencies import Gazetteer
 from monitor.collectors import parse_record, value_problem
-from monitor.collectors.csv_records import csv_records, decoded_lines
+from monitor.collectors.csv_records import csv_records, decoded_lines, header_delimiter
 from monitor.csvsafe import SafeDictWriter
 from monitor.understand import Model, resolve
 
@@ -113,13 +113,6 @@ def _records_csv(stream: IO[bytes], bad: Callable[[int, str], None]) -> Iterator
         record = dict(zip(header, row, strict=True))
         if _checked(record, number, bad):
             yield record
-
-
-def header_delimiter(header: str) -> str:
-    """The separator a CSV header line uses: ',' unless ';' or a tab occurs more often."""
-    counts = {mark: header.count(mark) for mark in (",", ";", "\t")}
-    best = max(counts, key=lambda mark: counts[mark])
-    return best if counts[best] > counts[","] else ","
 
 
 def _checked(record: Any, number: int, bad: Callable[[int, str], None]) -> bool:

@@ -27,6 +27,7 @@ from monitor.cli.commands import (
     cmd_trend,
 )
 from monitor.cli.common import DEFAULT_CONFIG, parse_date
+from monitor.cli.label_commands import cmd_labels
 from monitor.cli.model_commands import cmd_classify, cmd_evaluate, cmd_train
 from monitor.demo import DEMO_DIR
 
@@ -269,6 +270,63 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv"
     )
     p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
+
+    p = add(
+        "labels",
+        cmd_labels,
+        "import, list or export the office's own labelled records",
+        "The office's own labelled complaints (case spreadsheets, SP4N-LAPOR! exports),\n"
+        "kept in the database for 'monitor train'.\n\n"
+        "  monitor labels import FILE   read CSV, JSONL or XLSX (first sheet, first row the\n"
+        "      header): a column 'text' and any of is_complaint (1/0, true/false, ya/tidak,\n"
+        "      y/n), sector (a sector key), topics (keys separated by ',' or ';'), agency\n"
+        "      (an agency id or name of the config). Every bad row is named with its line\n"
+        "      and the reason; importing the same rows again adds nothing. Exit 2 when the\n"
+        "      file cannot be read or holds no valid row.\n"
+        "  monitor labels list          counts by source file and by sector\n"
+        "  monitor labels export FILE   all of them as .csv or .jsonl (imports back)\n\n"
+        "  monitor labels import riwayat_pengaduan.csv\n"
+        "  monitor labels import kasus.xlsx --column uraian=text --column kategori=sector \\\n"
+        "      --map kategori_ke_sektor.csv --by 'Maria (Asisten)'",
+    )
+    p.set_defaults(action=None)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    a = actions.add_parser(
+        "import",
+        help="store the labelled rows of a CSV, JSONL or XLSX file",
+        description="Store the labelled rows of FILE (see 'monitor labels --help').",
+        parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+    )
+    a.add_argument("file", metavar="FILE", help="the .csv, .jsonl or .xlsx file")
+    a.add_argument(
+        "--column",
+        action="append",
+        metavar="SRC=DST",
+        help="read the file's column SRC as DST (text, is_complaint, sector, topics, agency); "
+        "SRC= ignores SRC (repeatable)",
+    )
+    a.add_argument(
+        "--map",
+        metavar="FILE",
+        help="two-column CSV/XLSX: the office's category, our sector key",
+    )
+    a.add_argument("--by", metavar="NAME", help="who imports (default: the login name)")
+    actions.add_parser(
+        "list", help="counts by source file and by sector (the default)", parents=[common]
+    )
+    a = actions.add_parser(
+        "export",
+        help="write every office label to a .csv or .jsonl file",
+        description="Write every office label to FILE (.csv or .jsonl, by its extension)\n"
+        "with the columns text, is_complaint, sector, topics, agency, source_file,\n"
+        "source_row, imported_at, imported_by. 'monitor labels import' reads it back.",
+        parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+    )
+    a.add_argument("file", metavar="FILE", help="the .csv or .jsonl file to write")
 
     add(
         "purge",

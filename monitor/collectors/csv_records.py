@@ -166,3 +166,10 @@ def csv_records(
             ]
             sent = yield first, row, problems
         width = sent if sent is not None else width
+
+
+def header_delimiter(header: str) -> str:
+    """The separator a CSV header line uses: ',' unless ';' or a tab occurs more often."""
+    counts = {mark: header.count(mark) for mark in (",", ";", "\t")}
+    best = max(counts, key=lambda mark: counts[mark])
+    return best if counts[best] > counts[","] else ","

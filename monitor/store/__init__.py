@@ -13,6 +13,7 @@ post is stored at most once per (source, source_id).
 - ``counts``: the daily counts, written and read
 - ``reports``: the report queries over posts and analyses
 - ``outbox``: the mail outbox (at most once)
+- ``labels``: the labels an office imports from its own records
 - ``maintenance``: purge in batches, vacuum, integrity, backup
 - ``base``: errors, the connection, the secret mask, the one transaction helper
 - ``rows``: the typed rows given back
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from monitor.store.base import CopyFailed, StoreError, check_database_folder
 from monitor.store.counts import CountsMixin
+from monitor.store.labels import LabelCount, LabelsMixin, OfficeLabel
 from monitor.store.maintenance import MaintenanceMixin
 from monitor.store.outbox import OutboxMixin
 from monitor.store.posts import PostsMixin
@@ -41,6 +43,7 @@ class Store(
     RunsMixin,
     CountsMixin,
     OutboxMixin,
+    LabelsMixin,
     MaintenanceMixin,
 ):
     """One SQLite database file. Open with ``Store.open(path)``; close when done."""
@@ -51,6 +54,8 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "CopyFailed",
+    "LabelCount",
+    "OfficeLabel",
     "SourceHealth",
     "Store",
     "StoreError",

@@ -210,6 +210,31 @@ def _v8_source_stops(db: Database) -> None:
     db.execute("ALTER TABLE run_sources ADD COLUMN stopped TEXT NOT NULL DEFAULT ''")
 
 
+def _v9_office_labels(db: Database) -> None:
+    # Labels an office brings from its own records (case spreadsheets, SP4N-LAPOR!
+    # exports): a text and what it was, with no post behind it, so apart from ``labels``.
+    # NULL is "not said" (a row may give only a sector). ``label_key`` is a hash of the
+    # normalised text and its labels: the same row imported again - from the same
+    # file, a re-saved copy or our own export - adds nothing.
+    db.execute(
+        """CREATE TABLE office_labels (
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            is_complaint INTEGER CHECK (is_complaint IN (0, 1)),
+            sector TEXT,
+            topics TEXT,
+            agency TEXT,
+            source_file TEXT NOT NULL,
+            source_row INTEGER NOT NULL,
+            source_sha256 TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            imported_by TEXT NOT NULL,
+            label_key TEXT NOT NULL UNIQUE
+        )"""
+    )
+    db.execute("CREATE INDEX office_labels_source ON office_labels (source_file)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_normalized_text,
@@ -219,6 +244,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v6_author_agency_and_region,
     _v7_ingest_seen,
     _v8_source_stops,
+    _v9_office_labels,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,685 @@
+"""An office's own labelled records: read, map, check, store and export them.
+
+Offices keep years of complaints with categories (SP4N-LAPOR! exports, case
+spreadsheets). ``import_labels`` reads such a file - CSV (Excel's BOM and ``;``
+separators too), JSON lines or XLSX (first sheet, first row the header) - and stores
+every valid row in the database's ``office_labels``; each bad row is named with its
+line and the reason. A file's columns are ``text`` and any of ``is_complaint``,
+``sector``, ``topics`` and ``agency``; other names are mapped to these
+(``columns``), and an office's own categories to our sector keys (``category_map``,
+read by ``read_category_map``).
+
+A row is the same label when its text (whitespace and Unicode form aside) and its
+labels are the same: importing a file again - or a re-saved copy, or our own export -
+adds nothing. ``export_labels`` writes what is stored, as CSV or JSON lines, in the
+columns ``import_labels`` reads back.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import itertools
+import json
+import logging
+import os
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monitor.clock import to_iso, utc_now
+from monitor.csvsafe import FORMULA_START, SafeDictWriter
+from monitor.labels import SECTORS, TOPICS
+from monitor.store import OfficeLabel, Store
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+
+log = logging.getLogger(__name__)
+
+LABEL_FIELDS = ("is_complaint", "sector", "topics", "agency")
+FIELDS = ("text", *LABEL_FIELDS)
+EXPORT_FIELDS = [
+    *FIELDS,
+    "source_file",
+    "source_row",
+    "imported_at",
+    "imported_by",
+]
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+MAX_AGENCIES_NAMED = 20
+
+_TRUE = {"1", "true", "ya", "y", "yes"}
+_FALSE = {"0", "false", "tidak", "n", "no"}
+
+
+class LabelFileError(Exception):
+    """The file cannot be imported at all (unreadable, wrong format, no text column);
+    the message says why and what to do."""
+
+
+@dataclass
+class LabelImport:
+    """What one import did: rows read (header and blank rows aside) = stored +
+    already_imported + rejected."""
+
+    path: Path
+    read: int = 0
+    stored: int = 0
+    already_imported: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> int:
+        return self.stored + self.already_imported
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    total: int
+    by_file: list[tuple[str, int]]
+    by_sector: list[tuple[str, int]]
+
+
+# --- reading rows -------------------------------------------------------------------------
+
+# (line or row number, the row as {column: value} or None, the problem when None)
+Row = tuple[int, dict[str, Any] | None, str]
+
+
+def _unescape_formula(cell: str) -> str:
+    """A cell our CSV export wrote as "'=..." (monitor.csvsafe) reads back as "=..."."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def _csv_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
+    # The project's robust reader: a line that is not UTF-8 or a quote never closed is
+    # named by its line and the rows after it are still read.
+    from monitor.collectors.csv_records import csv_records, decoded_lines, header_delimiter
+
+    handle = path.open("rb")
+    lines = decoded_lines(handle, "utf-8")
+    ahead = []
+    for item in lines:  # blank lines before the header
+        ahead.append(item)
+        if item[1].strip():
+            break
+    delimiter = header_delimiter(ahead[-1][1] if ahead else "")
+    records = csv_records(itertools.chain(ahead, lines), delimiter)
+    header: list[str] | None = None
+    for number, row, problems in records:
+        if row is not None and not any(cell.strip() for cell in row):
+            continue
+        if row is None or problems:
+            handle.close()
+            raise LabelFileError(f"{path.name}:{number}: the header is not readable: {problems}")
+        header = [cell.strip() for cell in row]
+        break
+    if header is None:
+        handle.close()
+        raise LabelFileError(f"{path.name} is empty: no header row")
+    width = len(header)
+
+    def rows() -> Iterator[Row]:
+        try:
+            number, row, problems = records.send(width)
+            while True:
+                if row is None:
+                    yield number, None, "; ".join(problems)
+                elif not any(cell.strip() for cell in row):
+                    pass
+                elif problems:
+                    yield number, None, "not valid UTF-8: " + "; ".join(problems)
+                elif len(row) != width:
+                    yield number, None, f"{width} columns expected, the row has {len(row)}"
+                else:
+                    cells = [_unescape_formula(cell) for cell in row]
+                    yield number, dict(zip(header, cells, strict=True)), ""
+                number, row, problems = next(records)
+        except StopIteration:
+            return
+        finally:
+            handle.close()
+
+    return header, rows()
+
+
+def _jsonl_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
+    from monitor.collectors import parse_record
+
+    def rows() -> Iterator[Row]:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                try:
+                    record = parse_record(raw)
+                except ValueError as exc:
+                    yield number, None, str(exc)
+                    continue
+                if not isinstance(record, dict):
+                    yield number, None, "not a JSON object"
+                    continue
+                yield number, record, ""
+
+    # JSON lines have no header: every row names its own fields.
+    return [], rows()
+
+
+def _xlsx_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
+    import zipfile
+
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise LabelFileError(f"{path.name} is not readable as an Excel workbook: {exc}") from None
+    sheet = workbook.worksheets[0]
+    values = enumerate(sheet.iter_rows(values_only=True), start=1)
+    header: list[str] | None = None
+    for _, cells in values:
+        if any(cell not in (None, "") for cell in cells):
+            header = [_text(cell) for cell in cells]
+            break
+    if header is None:
+        workbook.close()
+        raise LabelFileError(f"{path.name}: the first sheet is empty: no header row")
+    columns = header
+
+    def rows() -> Iterator[Row]:
+        try:
+            for number, cells in values:
+                if all(cell in (None, "") for cell in cells):
+                    continue
+                padded = list(cells) + [None] * (len(columns) - len(cells))
+                if any(cell not in (None, "") for cell in padded[len(columns) :]):
+                    yield number, None, "a value beyond the header's last column"
+                    continue
+                yield number, dict(zip(columns, padded[: len(columns)], strict=True)), ""
+        finally:
+            workbook.close()
+
+    return header, rows()
+
+
+def read_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
+    """The header (empty for JSON lines) and the rows of a CSV, JSONL or XLSX file,
+    chosen by its extension. LabelFileError when the file cannot be read at all."""
+    suffix = path.suffix.lower()
+    readers: dict[str, Callable[[Path], tuple[list[str], Iterator[Row]]]] = {
+        **dict.fromkeys(CSV_SUFFIXES, _csv_rows),
+        **dict.fromkeys(JSONL_SUFFIXES, _jsonl_rows),
+        **dict.fromkeys(XLSX_SUFFIXES, _xlsx_rows),
+    }
+    if suffix not in readers:
+        raise LabelFileError(
+            f"{path.name}: unknown file type '{suffix}'; use .csv, .jsonl or .xlsx "
+            "(save the spreadsheet as 'CSV UTF-8' or 'Excel Workbook')"
+        )
+    if not path.is_file():
+        raise LabelFileError(f"cannot read {path}: no such file")
+    try:
+        return readers[suffix](path)
+    except OSError as exc:
+        raise LabelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+# --- mapping columns and categories -------------------------------------------------------
+
+
+def _fold(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", value).split()).casefold()
+
+
+def parse_column_options(options: Sequence[str]) -> dict[str, str]:
+    """``SRC=DST`` options as {source column (folded): our column}; an empty DST
+    ignores the column. ValueError naming a malformed one."""
+    mapping: dict[str, str] = {}
+    for option in options:
+        source, sep, target = option.partition("=")
+        target = target.strip().lower()
+        if not sep or not source.strip():
+            raise ValueError(f"--column {option!r}: write it as SRC=DST, e.g. uraian=text")
+        if target and target not in FIELDS:
+            raise ValueError(
+                f"--column {option!r}: '{target}' is not a column we read; "
+                f"use one of {', '.join(FIELDS)} (or nothing after '=' to ignore it)"
+            )
+        mapping[_fold(source)] = target
+    return mapping
+
+
+def read_category_map(path: Path) -> dict[str, str]:
+    """An office's categories mapped to our sector keys, from a two-column CSV or XLSX
+    (their category, our sector key; a header row is allowed). LabelFileError naming
+    the line of a sector key that does not exist."""
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
+        raise LabelFileError(f"--map {path.name}: use a .csv or .xlsx file with two columns")
+    header, rows = read_rows(path)
+    entries: list[tuple[int, list[str]]] = [(1, header)]
+    for number, row, problem in rows:
+        if row is None:
+            raise LabelFileError(f"--map {path.name}:{number}: {problem}")
+        entries.append((number, [_text(value) for value in row.values()]))
+    mapping: dict[str, str] = {}
+    for index, (number, cells) in enumerate(entries):
+        cells = [cell for cell in cells if cell]
+        if not cells:
+            continue
+        if len(cells) != 2:
+            raise LabelFileError(
+                f"--map {path.name}:{number}: {len(cells)} values; each row needs two: "
+                "their category, our sector key"
+            )
+        category, sector = cells
+        if sector not in SECTORS:
+            if index == 0:
+                continue  # a header row such as "kategori,sector"
+            raise LabelFileError(
+                f"--map {path.name}:{number}: '{sector}' is not a sector key; "
+                f"known: {', '.join(SECTORS)}"
+            )
+        mapping[_fold(category)] = sector
+    if not mapping:
+        raise LabelFileError(f"--map {path.name}: no category is mapped to a sector")
+    return mapping
+
+
+def _columns(
+    header: list[str], options: Mapping[str, str], path: Path
+) -> tuple[dict[str, str], list[str]]:
+    """{file column: our column} and the columns ignored."""
+    folded = {_fold(name): name for name in header if name}
+    for source in options:
+        if header and source not in folded:
+            raise LabelFileError(
+                f"{path.name}: --column names '{source}', which the file does not have; "
+                f"its columns: {', '.join(name for name in header if name)}"
+            )
+    chosen: dict[str, str] = {}
+    ignored: list[str] = []
+    for name in header:
+        key = _fold(name)
+        target = options[key] if key in options else (key if key in FIELDS else "")
+        if not target:
+            if name:
+                ignored.append(name)
+            continue
+        if target in chosen.values():
+            other = next(k for k, v in chosen.items() if v == target)
+            raise LabelFileError(
+                f"{path.name}: both '{other}' and '{name}' would be the column '{target}'; "
+                f"ignore one with --column '{name}='"
+            )
+        chosen[name] = target
+    return chosen, ignored
+
+
+# --- checking values ----------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """A cell as text: numbers as written ("3", not "3.0"), nothing as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What values are allowed: sectors (with the office's categories), topics and,
+    when a config is known, its agencies (ids, names and short names)."""
+
+    category_map: Mapping[str, str] = field(default_factory=dict)
+    agencies: Mapping[str, str] | None = None  # folded id or name -> id
+    agency_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, category_map: Mapping[str, str], config: Config | None) -> Vocabulary:
+        if config is None:
+            return cls(category_map)
+        agencies: dict[str, str] = {}
+        for agency in config.agencies:
+            for name in (agency.name, agency.short_name, *agency.aliases):
+                if name:
+                    agencies.setdefault(_fold(name), agency.id)
+        for agency in config.agencies:
+            agencies[_fold(agency.id)] = agency.id
+        return cls(category_map, agencies, tuple(a.id for a in config.agencies))
+
+    def sector(self, value: str) -> str:
+        key = _fold(value)
+        if key in self.category_map:
+            return self.category_map[key]
+        for sector, name in SECTORS.items():
+            if key in (sector, name.casefold()):
+                return sector
+        hint = "" if self.category_map else " (map the office's categories with --map FILE)"
+        raise ValueError(f"sector '{value}' is not a sector{hint}; known: {', '.join(SECTORS)}")
+
+    def agency(self, value: str) -> str:
+        if self.agencies is None:
+            return value
+        if _fold(value) in self.agencies:
+            return self.agencies[_fold(value)]
+        known = ", ".join(self.agency_ids[:MAX_AGENCIES_NAMED])
+        more = len(self.agency_ids) - MAX_AGENCIES_NAMED
+        rest = f", and {more} more" if more > 0 else ""
+        raise ValueError(f"agency '{value}' is not an agency in the config; known: {known}{rest}")
+
+
+def _is_complaint(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).casefold()
+    if not text:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"is_complaint '{_text(value)}' is not 1/0, true/false, ya/tidak or y/n")
+
+
+def _topics(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, list):
+        items = [_text(item) for item in value]
+    elif isinstance(value, dict):
+        raise ValueError("topics is not a list or text")
+    else:
+        items = _text(value).replace(";", ",").split(",")
+    items = [item.strip() for item in items if item.strip()]
+    if not items:
+        return None
+    unknown = [item for item in items if item.casefold() not in TOPICS]
+    if unknown:
+        names = ", ".join(f"'{item}'" for item in unknown)
+        raise ValueError(
+            f"topic {names} {'is' if len(unknown) == 1 else 'are'} not a topic; "
+            f"known: {', '.join(TOPICS)}"
+        )
+    return tuple(sorted({item.casefold() for item in items}))
+
+
+def label_key(
+    text: str,
+    is_complaint: bool | None,
+    sector: str | None,
+    topics: tuple[str, ...] | None,
+    agency: str | None,
+) -> str:
+    """The identity of a label: the same text (whitespace and Unicode form aside) with
+    the same labels is the same label, whichever file it came from."""
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    identity = [text, is_complaint, sector, list(topics) if topics else None, agency]
+    return hashlib.sha256(json.dumps(identity, ensure_ascii=False).encode()).hexdigest()
+
+
+def check_row(record: Mapping[str, Any], vocabulary: Vocabulary) -> OfficeLabel:
+    """The label of one row (our column names), or ValueError with every reason."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    raw_text = record.get("text")
+    text = raw_text.strip() if isinstance(raw_text, str) else _text(raw_text)
+    if isinstance(raw_text, dict | list):
+        problems.append("text is not text")
+        text = ""
+    elif not text:
+        problems.append("missing or empty 'text'")
+    checks: dict[str, Callable[[Any], Any]] = {
+        "is_complaint": _is_complaint,
+        "sector": lambda v: vocabulary.sector(_text(v)) if _text(v) else None,
+        "topics": _topics,
+        "agency": lambda v: vocabulary.agency(_text(v)) if _text(v) else None,
+    }
+    for name, check in checks.items():
+        value = record.get(name)
+        if isinstance(value, dict) or (isinstance(value, list) and name != "topics"):
+            problems.append(f"{name} is not text")
+            continue
+        try:
+            values[name] = check(value)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if not problems and all(values.get(name) is None for name in LABEL_FIELDS):
+        problems.append(f"no label: {', '.join(LABEL_FIELDS)} are all empty")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return OfficeLabel(
+        text=text,
+        is_complaint=values["is_complaint"],
+        sector=values["sector"],
+        topics=values["topics"],
+        agency=values["agency"],
+        label_key=label_key(
+            text, values["is_complaint"], values["sector"], values["topics"], values["agency"]
+        ),
+    )
+
+
+# --- importing ----------------------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def default_importer() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name in some containers
+        return "unknown"
+
+
+def read_labels(
+    path: Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    vocabulary: Vocabulary | None = None,
+    imported_by: str | None = None,
+) -> tuple[LabelImport, list[OfficeLabel]]:
+    """The valid rows of ``path`` as labels ready to store, and the report so far (rows
+    read, rejected with line and reason). Touches no database, so a file that cannot be
+    imported at all (LabelFileError) is refused before the run lock is taken."""
+    path = Path(path)
+    vocabulary = vocabulary or Vocabulary()
+    header, rows = read_rows(path)
+    if header:
+        mapping, ignored = _columns(header, columns or {}, path)
+        if "text" not in mapping.values():
+            raise LabelFileError(
+                f"{path.name}: no 'text' column; its columns: "
+                f"{', '.join(name for name in header if name)}. Name the column that holds "
+                "the complaint's text with --column NAME=text"
+            )
+        if not set(LABEL_FIELDS) & set(mapping.values()):
+            raise LabelFileError(
+                f"{path.name}: no label column ({', '.join(LABEL_FIELDS)}); its columns: "
+                f"{', '.join(name for name in header if name)}. Map one with --column NAME=sector"
+            )
+    else:
+        mapping, ignored = {}, []
+    report = LabelImport(path, ignored_columns=ignored)
+    sha256 = file_sha256(path)
+    now = to_iso(utc_now())
+    who = imported_by or default_importer()
+    json_columns = {_fold(k): v for k, v in (columns or {}).items()}
+    labels: list[OfficeLabel] = []
+    for number, row, problem in rows:
+        report.read += 1
+        if row is None:
+            report.rejected.append((number, problem))
+            continue
+        if header:
+            record = {mapping[name]: value for name, value in row.items() if name in mapping}
+        else:  # JSON lines: each object's own keys, mapped like a header's
+            record = {}
+            for name, value in row.items():
+                key = _fold(str(name))
+                target = json_columns[key] if key in json_columns else key
+                if target in FIELDS:
+                    record[target] = value
+        try:
+            label = check_row(record, vocabulary)
+        except ValueError as exc:
+            report.rejected.append((number, str(exc)))
+            continue
+        labels.append(
+            OfficeLabel(
+                **{
+                    **label.__dict__,
+                    "source_file": path.name,
+                    "source_row": number,
+                    "source_sha256": sha256,
+                    "imported_at": now,
+                    "imported_by": who,
+                }
+            )
+        )
+    return report, labels
+
+
+def store_labels(store: Store, report: LabelImport, labels: list[OfficeLabel]) -> LabelImport:
+    """Store what ``read_labels`` read (one transaction) and complete its report."""
+    report.stored = store.add_office_labels(labels)
+    report.already_imported = len(labels) - report.stored
+    log.info(
+        "%s: %d rows read, %d labels stored, %d already imported, %d rejected",
+        report.path.name,
+        report.read,
+        report.stored,
+        report.already_imported,
+        len(report.rejected),
+    )
+    return report
+
+
+def import_labels(
+    store: Store,
+    path: Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    vocabulary: Vocabulary | None = None,
+    imported_by: str | None = None,
+) -> LabelImport:
+    """Read ``path``, store its valid rows as office labels (one transaction), and say
+    what was read, stored, already there and rejected (line and reason). LabelFileError
+    when the file cannot be imported at all."""
+    report, labels = read_labels(
+        path, columns=columns, vocabulary=vocabulary, imported_by=imported_by
+    )
+    return store_labels(store, report, labels)
+
+
+def import_label_file(
+    config: Config,
+    path: Path,
+    *,
+    columns: Sequence[str] = (),
+    category_map: Path | None = None,
+    imported_by: str | None = None,
+) -> LabelImport:
+    """``monitor labels import``: the options and the file read and checked, then the
+    valid rows stored under the run lock with a run record. ValueError for a malformed
+    option, LabelFileError when the file (or the map) cannot be read at all; neither
+    takes the lock or records a run."""
+    from monitor.runs import recorded_run
+
+    column_map = parse_column_options(columns)
+    categories = read_category_map(category_map) if category_map else {}
+    vocabulary = Vocabulary.of(categories, config)
+    report, labels = read_labels(
+        path, columns=column_map, vocabulary=vocabulary, imported_by=imported_by
+    )
+    with recorded_run(config, "labels import") as run:
+        store_labels(run.store, report, labels)
+        run.processed = report.stored
+        run.errors = [f"{path.name}:{line}: {reason}" for line, reason in report.rejected[:20]]
+        if len(report.rejected) > 20:
+            run.errors.append(f"... and {len(report.rejected) - 20} more rejected rows")
+        run.status = "partial" if report.rejected else "ok"
+    return report
+
+
+# --- listing and exporting ----------------------------------------------------------------
+
+
+def label_summary(store: Store) -> LabelSummary:
+    by_file, by_sector = store.office_label_counts()
+    return LabelSummary(
+        total=sum(count.labels for count in by_file),
+        by_file=[(count.name, count.labels) for count in by_file],
+        by_sector=[(count.name, count.labels) for count in by_sector],
+    )
+
+
+def _export_row(label: OfficeLabel) -> dict[str, Any]:
+    return {
+        "text": label.text,
+        "is_complaint": label.is_complaint,
+        "sector": label.sector,
+        "topics": list(label.topics) if label.topics is not None else None,
+        "agency": label.agency,
+        "source_file": label.source_file,
+        "source_row": label.source_row,
+        "imported_at": label.imported_at,
+        "imported_by": label.imported_by,
+    }
+
+
+def export_labels(store: Store, path: Path) -> int:
+    """Write every office label to ``path`` - CSV (cells a spreadsheet would run are
+    escaped) or JSON lines, by its extension - all at once: a half-written file never
+    replaces a good one. Returns how many were written."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", *JSONL_SUFFIXES}:
+        raise LabelFileError(f"{path.name}: export to a .csv or .jsonl file")
+    if not path.parent.is_dir():
+        raise LabelFileError(f"cannot write {path}: the folder {path.parent} does not exist")
+    written = 0
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", newline="", dir=path.parent, suffix=".part", delete=False
+    )
+    try:
+        with handle:
+            if suffix == ".csv":
+                writer = SafeDictWriter(handle, fieldnames=EXPORT_FIELDS)
+                writer.writeheader()
+            for label in store.office_labels():
+                row = _export_row(label)
+                if suffix == ".csv":
+                    row["is_complaint"] = (
+                        "" if label.is_complaint is None else int(label.is_complaint)
+                    )
+                    row["topics"] = ";".join(label.topics or ())
+                    writer.writerow({k: "" if v is None else v for k, v in row.items()})
+                else:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                written += 1
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return written
