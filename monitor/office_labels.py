@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 LABEL_FIELDS = ("is_complaint", "sector", "topics", "agency")
 FIELDS = ("text", *LABEL_FIELDS)
+# A file with this column (a review batch, `monitor review export`) holds the model's answers
+# pre-filled: only rows a person marked reviewed (ya, y, 1, x, true) become labels, so a row
+# nobody looked at never teaches the model its own answer.
+REVIEWED = "reviewed"
 EXPORT_FIELDS = [
     *FIELDS,
     "source_file",
@@ -66,12 +70,13 @@ class LabelFileError(Exception):
 @dataclass
 class LabelImport:
     """What one import did: rows read (header and blank rows aside) = stored +
-    already_imported + rejected."""
+    already_imported + rejected + not_reviewed."""
 
     path: Path
     read: int = 0
     stored: int = 0
     already_imported: int = 0
+    not_reviewed: int = 0  # rows of a review batch nobody marked reviewed: skipped
     rejected: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
 
@@ -239,7 +244,7 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
 # --- mapping columns and categories -------------------------------------------------------
 
 
-def _fold(value: str) -> str:
+def fold_text(value: str) -> str:
     return " ".join(unicodedata.normalize("NFC", value).split()).casefold()
 
 
@@ -257,7 +262,7 @@ def parse_column_options(options: Sequence[str]) -> dict[str, str]:
                 f"--column {option!r}: '{target}' is not a column we read; "
                 f"use one of {', '.join(FIELDS)} (or nothing after '=' to ignore it)"
             )
-        mapping[_fold(source)] = target
+        mapping[fold_text(source)] = target
     return mapping
 
 
@@ -292,7 +297,7 @@ def read_category_map(path: Path) -> dict[str, str]:
                 f"--map {path.name}:{number}: '{sector}' is not a sector key; "
                 f"known: {', '.join(SECTORS)}"
             )
-        mapping[_fold(category)] = sector
+        mapping[fold_text(category)] = sector
     if not mapping:
         raise LabelFileError(f"--map {path.name}: no category is mapped to a sector")
     return mapping
@@ -302,7 +307,7 @@ def _columns(
     header: list[str], options: Mapping[str, str], path: Path
 ) -> tuple[dict[str, str], list[str]]:
     """{file column: our column} and the columns ignored."""
-    folded = {_fold(name): name for name in header if name}
+    folded = {fold_text(name): name for name in header if name}
     for source in options:
         if header and source not in folded:
             raise LabelFileError(
@@ -312,8 +317,9 @@ def _columns(
     chosen: dict[str, str] = {}
     ignored: list[str] = []
     for name in header:
-        key = _fold(name)
-        target = options[key] if key in options else (key if key in FIELDS else "")
+        key = fold_text(name)
+        known = (*FIELDS, REVIEWED)
+        target = options[key] if key in options else (key if key in known else "")
         if not target:
             if name:
                 ignored.append(name)
@@ -359,13 +365,13 @@ class Vocabulary:
         for agency in config.agencies:
             for name in (agency.name, agency.short_name, *agency.aliases):
                 if name:
-                    agencies.setdefault(_fold(name), agency.id)
+                    agencies.setdefault(fold_text(name), agency.id)
         for agency in config.agencies:
-            agencies[_fold(agency.id)] = agency.id
+            agencies[fold_text(agency.id)] = agency.id
         return cls(category_map, agencies, tuple(a.id for a in config.agencies))
 
     def sector(self, value: str) -> str:
-        key = _fold(value)
+        key = fold_text(value)
         if key in self.category_map:
             return self.category_map[key]
         for sector, name in SECTORS.items():
@@ -377,8 +383,8 @@ class Vocabulary:
     def agency(self, value: str) -> str:
         if self.agencies is None:
             return value
-        if _fold(value) in self.agencies:
-            return self.agencies[_fold(value)]
+        if fold_text(value) in self.agencies:
+            return self.agencies[fold_text(value)]
         known = ", ".join(self.agency_ids[:MAX_AGENCIES_NAMED])
         more = len(self.agency_ids) - MAX_AGENCIES_NAMED
         rest = f", and {more} more" if more > 0 else ""
@@ -524,7 +530,7 @@ def read_labels(
     sha256 = file_sha256(path)
     now = to_iso(utc_now())
     who = imported_by or default_importer()
-    json_columns = {_fold(k): v for k, v in (columns or {}).items()}
+    json_columns = {fold_text(k): v for k, v in (columns or {}).items()}
     labels: list[OfficeLabel] = []
     for number, row, problem in rows:
         report.read += 1
@@ -533,10 +539,13 @@ def read_labels(
             continue
         if header:
             record = {mapping[name]: value for name, value in row.items() if name in mapping}
+            if REVIEWED in mapping.values() and not _is_complaint(record.pop(REVIEWED, "")):
+                report.not_reviewed += 1
+                continue
         else:  # JSON lines: each object's own keys, mapped like a header's
             record = {}
             for name, value in row.items():
-                key = _fold(str(name))
+                key = fold_text(str(name))
                 target = json_columns[key] if key in json_columns else key
                 if target in FIELDS:
                     record[target] = value

@@ -1,5 +1,6 @@
 """`monitor labels import|list|export`: an office's own labelled records, in and out of
-the database. Each action calls one function of monitor.office_labels."""
+the database. Each action calls one function of monitor.office_labels. `monitor review
+export FILE`: a batch of posts to label, which `monitor labels import` reads back."""
 
 from __future__ import annotations
 
@@ -33,12 +34,22 @@ def _import(args: argparse.Namespace) -> int:
         f"{path.name}: {report.read:,} rows read, {report.stored:,} labels stored, "
         f"{report.already_imported:,} already imported, {len(report.rejected):,} rejected"
     )
+    if report.not_reviewed:
+        print(
+            f"{path.name}: {report.not_reviewed:,} rows not marked reviewed were skipped "
+            "(mark a row 'ya' in the reviewed column once a person has checked it)"
+        )
     if report.ignored_columns:
         print(f"{path.name}: columns not read: {', '.join(report.ignored_columns)}")
     for line, reason in report.rejected:
         print(f"{path.name}:{line}: {reason}")
     if not report.valid:
-        args.stderr(f"monitor: {path.name}: no valid label found; nothing was stored")
+        why = (
+            "no row is marked reviewed"
+            if report.not_reviewed and not report.rejected
+            else "no valid label found"
+        )
+        args.stderr(f"monitor: {path.name}: {why}; nothing was stored")
         return EXIT_USAGE
     return EXIT_OK
 
@@ -78,4 +89,49 @@ def _export(args: argparse.Namespace) -> int:
         except LabelFileError as exc:
             raise UsageError(str(exc)) from None
     print(f"{args.file}: {written:,} labels written")
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """`monitor review export FILE`: the posts to look at first, for a spreadsheet."""
+    from monitor.classify.locate import model_version
+    from monitor.review import ReviewFileError, complaint_threshold, review_batch, write_batch
+    from monitor.secrets import secret_values
+    from monitor.store import Store
+
+    config = load(args)
+    path = Path(args.file)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise UsageError(
+            f"{path.name}: unknown file type '{path.suffix}'; write the batch to a .csv or "
+            ".xlsx file"
+        )
+    if args.n < 1:
+        raise UsageError(f"--n {args.n}: ask for at least 1 post")
+    if not Path(config.database).is_file():
+        raise UsageError(
+            f"no database at {config.database} yet: run 'monitor run' (or 'monitor process') "
+            "first, or name the database with --db"
+        )
+    try:
+        version = model_version()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    threshold = complaint_threshold()
+    with Store.open(config.database, secret_values(config)) as store:
+        batch = review_batch(store, version, threshold, args.n)
+    try:
+        write_batch(path, batch, version, config.timezone)
+    except ReviewFileError as exc:
+        raise UsageError(str(exc)) from None
+    sectors = ", ".join(f"{sector} {count}" for sector, count in batch.sectors()) or "none"
+    print(
+        f"wrote {len(batch.posts):,} posts to {args.file} "
+        f"(from {batch.candidates:,} candidates; sectors: {sectors})"
+    )
+    if not batch.candidates:
+        print(
+            f"No post analysed by model {version} is waiting for review: run 'monitor run' "
+            "or 'monitor process' first."
+        )
     return EXIT_OK

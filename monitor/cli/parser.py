@@ -27,7 +27,7 @@ from monitor.cli.commands import (
     cmd_trend,
 )
 from monitor.cli.common import DEFAULT_CONFIG, parse_date
-from monitor.cli.label_commands import cmd_labels
+from monitor.cli.label_commands import cmd_labels, cmd_review
 from monitor.cli.model_commands import cmd_classify, cmd_evaluate, cmd_train
 from monitor.demo import DEMO_DIR
 
@@ -327,6 +327,42 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     a.add_argument("file", metavar="FILE", help="the .csv or .jsonl file to write")
+
+    p = add(
+        "review",
+        cmd_review,
+        "write a batch of posts for staff to label in a spreadsheet",
+        "Choose the posts a person should look at first and write them to a spreadsheet\n"
+        "to correct; 'monitor labels import' reads the file back.\n\n"
+        "  monitor review export FILE [--n 200]   .csv (UTF-8, opens in Excel) or .xlsx\n\n"
+        "The batch holds original posts the current model analysed that nobody labelled\n"
+        "yet (no label with the same text): those the model was least sure of (flagged\n"
+        "for review, or a complaint score near its threshold), spread over sectors and\n"
+        "agencies. The columns text, is_complaint, sector, topics and agency hold the\n"
+        "model's answers: correct them, delete the rows nobody checked, then import. The\n"
+        "columns post_id, url, created_at, model_complaint_score and model_version are\n"
+        "for reading only. Texts are the redacted ones. Exit 2 for another file type or\n"
+        "when there is no database yet.\n\n"
+        "  monitor review export tinjau.xlsx --n 100\n"
+        "  monitor labels import tinjau.xlsx",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    a = actions.add_parser(
+        "export",
+        help="write the posts to look at first to a .csv or .xlsx file",
+        description="Write the posts to look at first to FILE (see 'monitor review --help').",
+        parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+    )
+    a.add_argument("file", metavar="FILE", help="the .csv or .xlsx file to write")
+    a.add_argument(
+        "--n",
+        type=int,
+        default=200,
+        metavar="N",
+        help="how many posts (default 200)",
+    )
 
     add(
         "purge",

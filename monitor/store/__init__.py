@@ -14,6 +14,7 @@ post is stored at most once per (source, source_id).
 - ``reports``: the report queries over posts and analyses
 - ``outbox``: the mail outbox (at most once)
 - ``labels``: the labels an office imports from its own records
+- ``review``: the posts a review batch is chosen from
 - ``maintenance``: purge in batches, vacuum, integrity, backup
 - ``base``: errors, the connection, the secret mask, the one transaction helper
 - ``rows``: the typed rows given back
@@ -31,6 +32,7 @@ from monitor.store.maintenance import MaintenanceMixin
 from monitor.store.outbox import OutboxMixin
 from monitor.store.posts import PostsMixin
 from monitor.store.reports import ReportsMixin
+from monitor.store.review import ReviewCandidate, ReviewMixin
 from monitor.store.rows import SourceHealth
 from monitor.store.runs import MAX_REJECTIONS_KEPT, RunsMixin
 from monitor.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaMixin
@@ -44,6 +46,7 @@ class Store(
     CountsMixin,
     OutboxMixin,
     LabelsMixin,
+    ReviewMixin,
     MaintenanceMixin,
 ):
     """One SQLite database file. Open with ``Store.open(path)``; close when done."""
@@ -56,6 +59,7 @@ __all__ = [
     "CopyFailed",
     "LabelCount",
     "OfficeLabel",
+    "ReviewCandidate",
     "SourceHealth",
     "Store",
     "StoreError",
