@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 LABEL_FIELDS = ("is_complaint", "sector", "topics", "agency")
 FIELDS = ("text", *LABEL_FIELDS)
 # A file with this column (a review batch, `monitor review export`) holds the model's answers
-# pre-filled: only rows a person marked reviewed (ya, y, 1, x, true) become labels, so a row
+# pre-filled: only rows a person marked reviewed (ya, y, 1, true) become labels, so a row
 # nobody looked at never teaches the model its own answer.
 REVIEWED = "reviewed"
 EXPORT_FIELDS = [
@@ -391,7 +391,8 @@ class Vocabulary:
         raise ValueError(f"agency '{value}' is not an agency in the config; known: {known}{rest}")
 
 
-def _is_complaint(value: Any) -> bool | None:
+def _yes_no(value: Any, column: str = "is_complaint") -> bool | None:
+    """A yes/no cell: True, False, or None when empty; ValueError naming ``column`` else."""
     if isinstance(value, bool):
         return value
     text = _text(value).casefold()
@@ -401,7 +402,7 @@ def _is_complaint(value: Any) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    raise ValueError(f"is_complaint '{_text(value)}' is not 1/0, true/false, ya/tidak or y/n")
+    raise ValueError(f"{column} '{_text(value)}' is not 1/0, true/false, ya/tidak or y/n")
 
 
 def _topics(value: Any) -> tuple[str, ...] | None:
@@ -450,7 +451,7 @@ def check_row(record: Mapping[str, Any], vocabulary: Vocabulary) -> OfficeLabel:
     elif not text:
         problems.append("missing or empty 'text'")
     checks: dict[str, Callable[[Any], Any]] = {
-        "is_complaint": _is_complaint,
+        "is_complaint": _yes_no,
         "sector": lambda v: vocabulary.sector(_text(v)) if _text(v) else None,
         "topics": _topics,
         "agency": lambda v: vocabulary.agency(_text(v)) if _text(v) else None,
@@ -539,9 +540,15 @@ def read_labels(
             continue
         if header:
             record = {mapping[name]: value for name, value in row.items() if name in mapping}
-            if REVIEWED in mapping.values() and not _is_complaint(record.pop(REVIEWED, "")):
-                report.not_reviewed += 1
-                continue
+            if REVIEWED in mapping.values():
+                try:
+                    reviewed = _yes_no(record.pop(REVIEWED, ""), REVIEWED)
+                except ValueError as exc:
+                    report.rejected.append((number, str(exc)))
+                    continue
+                if not reviewed:
+                    report.not_reviewed += 1
+                    continue
         else:  # JSON lines: each object's own keys, mapped like a header's
             record = {}
             for name, value in row.items():

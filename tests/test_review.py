@@ -180,15 +180,18 @@ def test_export_edit_one_cell_and_import_reads_it_back(cli, database, tmp_path, 
     rows = read_csv(out_file)
     assert all(row["reviewed"] == "" for row in rows)  # nobody has checked them yet
     rows[0]["sector"] = "lainnya" if rows[0]["sector"] != "lainnya" else "adminduk"
-    for row in rows[:4]:
-        row["reviewed"] = "ya"  # the fifth is left unchecked
+    for row in rows[:3]:
+        row["reviewed"] = "ya"
+    rows[3]["reviewed"] = "sudah"  # not a yes/no: named with its line, never a crash
+    # the fifth is left unchecked
     edited = tmp_path / "tinjau_selesai.csv"
     write_csv(edited, rows)
     capsys.readouterr()
     assert cli("labels", "import", str(edited)) == 0
     out = capsys.readouterr().out
-    assert "5 rows read, 4 labels stored, 0 already imported, 0 rejected" in out
+    assert "5 rows read, 3 labels stored, 0 already imported, 1 rejected" in out
     assert "1 rows not marked reviewed were skipped" in out
+    assert "tinjau_selesai.csv:5: reviewed 'sudah' is not 1/0, true/false, ya/tidak or y/n" in out
     assert "columns not read: post_id, url, created_at, model_complaint_score, model_version" in out
     with Store.open(database) as store:
         labels = {label.text: label for label in store.office_labels()}
