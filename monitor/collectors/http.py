@@ -227,9 +227,10 @@ class Http:
             return None
         return self.context.deadline - time.monotonic()
 
-    def _check_budget(self, what: str) -> None:
+    def _check_budget(self, what: str, needed: float = 0.0) -> None:
+        """TimeBudgetUsed when less than ``needed`` seconds of the budget are left."""
         left = self._budget_left()
-        if left is not None and left <= 0:
+        if left is not None and left <= needed:
             budget = self.policy.source_budget_seconds
             raise TimeBudgetUsed(
                 f"{what}: time budget for this run used up ({budget} s, "
@@ -237,11 +238,9 @@ class Http:
             )
 
     def _pause(self, seconds: float, what: str) -> None:
-        """Sleep ``seconds`` (a backoff), unless that would overrun the time budget."""
-        left = self._budget_left()
-        if left is not None and seconds >= left:
-            self.context.sleep(max(left, 0.0))
-            self._check_budget(what)
+        """Sleep ``seconds`` (a backoff); stop at once when that would use up the budget,
+        rather than wait only to stop."""
+        self._check_budget(what, needed=seconds)
         self.context.sleep(seconds)
 
     def _wait_or_stop(self, until: datetime, why: str) -> None:
