@@ -52,20 +52,23 @@ def pseudonym_key(config: Config, store: Store) -> bytes:
     return (from_env or store.secret("pseudonym_key")).encode()
 
 
-def display_redactor(config: Config) -> Callable[[str], str]:
-    """The redaction for shown text: personal data out, agencies' own handles kept."""
+def display_redactor(config: Config, handles: dict[str, str] | None = None) -> Callable[[str], str]:
+    """The redaction for shown text: personal data out, agencies' own handles kept.
+    ``handles``: ``agency_handles(config.agencies)`` when the caller has it already."""
     if config.privacy.show_author_handles:
         return lambda text: redact(text, keep_handles=None)
-    official = frozenset(agency_handles(config.agencies))
+    official = frozenset(agency_handles(config.agencies) if handles is None else handles)
     return lambda text: redact(text, keep_handles=official)
 
 
-def author_agency_of(config: Config) -> Callable[[Post], str]:
+def author_agency_of(
+    config: Config, handles: dict[str, str] | None = None
+) -> Callable[[Post], str]:
     """The agency whose own account wrote a post ("" for everyone else), by handle.
 
     Read at intake, before the author is pseudonymised: an agency's replies and
     announcements are never complaints against it."""
-    by_handle = agency_handles(config.agencies)
+    by_handle = agency_handles(config.agencies) if handles is None else handles
     if not by_handle:
         return lambda post: ""
     return lambda post: by_handle.get(handle_key(post.author_handle), "")
@@ -77,8 +80,9 @@ class Intake:
     def __init__(self, config: Config, store: Store):
         self.store = store
         key = pseudonym_key(config, store)
-        self.display_text = display_redactor(config)
-        self.author_agency = author_agency_of(config)
+        handles = agency_handles(config.agencies)  # built once for both
+        self.display_text = display_redactor(config, handles)
+        self.author_agency = author_agency_of(config, handles)
         self.keep_raw = config.privacy.raw_retention_days > 0
 
         def author_key(post: Post) -> str:
