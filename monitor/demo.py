@@ -119,7 +119,7 @@ def run_demo(folder: Path, progress: Callable[[str], None] = _quiet) -> DemoResu
     report = run(config, command="demo", progress=progress)
     with Store.open(config.database) as store:
         complaints, tied = store.complaint_counts()
-        pages = build_site(config, store, model_version(), folder / "site")
+        pages = build_site(config, store, model_version(store=store), folder / "site")
     return DemoResult(
         config_path=config_path,
         database=config.database,

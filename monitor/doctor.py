@@ -58,17 +58,55 @@ def check_config(config: Config, environ=os.environ) -> list[Check]:
     return checks
 
 
-def check_model() -> list[Check]:
-    from monitor.classify import load_model
-    from monitor.classify.model import ModelError
+def _existing_store(config: Config | None):
+    """The configured database when it exists and opens, else None (the database
+    check says why)."""
+    if config is None or not config.database.exists():
+        return None
+    from monitor.secrets import secret_values
+    from monitor.store import Store, StoreError
 
     try:
-        model = load_model()
-    except (ModelError, ValueError, OSError) as exc:
-        return [Check("model", FAIL, str(exc))]
+        return Store.open(config.database, secret_values(config))
+    except (StoreError, OSError):
+        return None
+
+
+def check_model(config: Config | None = None, environ=os.environ) -> list[Check]:
+    """The model commands use: the database's active model, else the newest shipped one
+    ($MONITOR_MODEL_DIR before both); an active model whose folder is gone or does not
+    load is a FAIL."""
+    from monitor.classify import MODEL_DIR_ENV, load_model
+    from monitor.classify.locate import model_source
+    from monitor.classify.model import ModelError
+
+    store = _existing_store(config)
+    warnings = []
+    try:
+        active = store.active_model() if store is not None else None
+        if active is not None and environ.get(MODEL_DIR_ENV):
+            warnings.append(
+                Check(
+                    "model",
+                    WARN,
+                    f"${MODEL_DIR_ENV} is set: commands in this environment use it, not the "
+                    f"database's active model {active.version}",
+                )
+            )
+        try:
+            model = load_model(store=store)
+        except (ModelError, ValueError, OSError) as exc:
+            return [*warnings, Check("model", FAIL, str(exc))]
+        source = model_source(store=store)
+    finally:
+        if store is not None:
+            store.close()
     card = getattr(model, "card", None)
     if not card:
-        return [Check("model", WARN, f"{model.version}: no trained model, keyword baseline in use")]
+        return [
+            *warnings,
+            Check("model", WARN, f"{model.version}: no trained model, keyword baseline in use"),
+        ]
     metrics = card.get("metrics", {})
     blind = metrics.get("blind")
     figure = (
@@ -78,12 +116,13 @@ def check_model() -> list[Check]:
         f"{metrics.get('cross_validation', metrics).get('complaint_f1', 0):.3f}"
     )
     return [
+        *warnings,
         Check(
             "model",
             OK,
-            f"{model.version}, files match card.json, trained {card.get('trained_at', '?')[:10]}, "
-            + figure,
-        )
+            f"{model.version} ({source}), files match card.json, trained "
+            f"{card.get('trained_at', '?')[:10]}, " + figure,
+        ),
     ]
 
 
@@ -177,7 +216,7 @@ def _age(delta: timedelta) -> str:
 
 
 def run_doctor(config: Config, environ=os.environ) -> list[Check]:
-    return check_config(config, environ) + check_model() + check_database(config)
+    return check_config(config, environ) + check_model(config, environ) + check_database(config)
 
 
 def needs_a_person(checks: list[Check]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from monitor.clock import local_date, to_iso, utc_now
 from monitor.config import Config, SourceConfig
 from monitor.intake import Intake
-from monitor.records import RunReport, SourceRun
+from monitor.records import RunReport, SourceRun, StoredPost
 from monitor.runs import RunLocked, open_store, recorded_run, run_lock
 from monitor.store import Store
 
@@ -34,9 +34,11 @@ __all__ = [
     "collect",
     "collect_job",
     "digest_job",
+    "analyse",
     "open_store",
     "process",
     "process_job",
+    "reanalysis_start",
     "run",
     "run_lock",
 ]
@@ -138,32 +140,68 @@ def mark_interrupted(store: Store, run_id: int) -> None:
     store.mark_runs_interrupted(except_run_id=run_id)
 
 
+def reanalysis_start(config: Config) -> str:
+    """The start (UTC ISO) of the re-analysis window: posts created since then are
+    analysed by the model in use even when another version analysed them before."""
+    return to_iso(utc_now() - timedelta(days=config.model.reanalyse_days))
+
+
+def analyse(
+    config: Config,
+    store: Store,
+    model: Model,
+    batches: Iterable[list[StoredPost]],
+    progress: Progress = _quiet,
+    done: int = 0,
+) -> tuple[int, set[date]]:
+    """Cases, then analyses by ``model``, for each batch of posts; returns (posts
+    analysed, counting from ``done``; local days touched)."""
+    from monitor.agencies import Gazetteer
+    from monitor.aggregate import assign_cases, days_of
+    from monitor.understand import understand_batch
+
+    gazetteer = Gazetteer(config.agencies, config.regions, config.default_region)
+    touched: set[date] = set()
+    for batch in batches:
+        assign_cases(store, batch)
+        created = store.save_analyses(understand_batch(batch, model, gazetteer))
+        touched |= days_of(created, config.timezone)
+        done += len(batch)
+        progress(f"processed: {done} posts")
+    return done, touched
+
+
 def process(
     config: Config,
     store: Store,
     model: Model,
     progress: Progress = _quiet,
     batch_size: int = 1000,
+    also_days: Iterable[date] = (),
 ) -> tuple[int, set[date]]:
-    """Understand every post the model has not seen yet; returns (count, local days touched)."""
-    from monitor.agencies import Gazetteer
-    from monitor.aggregate import assign_cases, days_of
-    from monitor.understand import understand_batch
+    """Understand every post the model has not seen yet that was never analysed or lies
+    in the re-analysis window ([model] reanalyse_days); returns (count, local days
+    touched). A day older than the window that is touched (a late post), or is among
+    ``also_days`` (days to recount anyway), first has all its posts analysed by the
+    model, so every day is counted whole by one model."""
+    from monitor.clock import day_bounds_utc
 
-    gazetteer = Gazetteer(config.agencies, config.regions, config.default_region)
-    done = 0
-    touched: set[date] = set()
-    for batch in store.posts_to_process(model.version, batch_size):
-        assign_cases(store, batch)
-        created = store.save_analyses(understand_batch(batch, model, gazetteer))
-        touched |= days_of(created, config.timezone)
-        done += len(batch)
-        progress(f"processed: {done} posts")
+    since = reanalysis_start(config)
+    batches = store.posts_to_process(model.version, batch_size, reanalyse_since=since)
+    done, touched = analyse(config, store, model, batches, progress)
     cutoff = retention_cutoff(config)
     if cutoff:
         # A post arriving late for a day already purged must not replace that day's
         # counts with its own: those days keep the counts they had.
         touched = {day for day in touched if day >= cutoff}
+    for day in sorted(touched | {d for d in also_days if not cutoff or d >= cutoff}):
+        start, end = day_bounds_utc(day, config.timezone)
+        if start < since:  # partly or wholly before the window: make it whole
+            whole = store.posts_to_process(
+                model.version, batch_size, created_from=start, created_before=end
+            )
+            done, more = analyse(config, store, model, whole, progress, done)
+            touched |= more
     return done, touched
 
 
@@ -188,15 +226,16 @@ def process_job(
     model: Model | None = None,
 ) -> tuple[int, list[date]]:
     """Process and re-aggregate, under the run lock, with its own run record. ``model``:
-    the one to classify with (default ``load_model()``, loaded once the lock is held)."""
+    the one to classify with (default: the database's model, ``load_model(store=...)``,
+    loaded once the lock is held)."""
     from monitor.aggregate import aggregate_days
     from monitor.classify import load_model
 
     with recorded_run(config, command) as record:
         store = record.store
-        model = model or load_model()
+        model = model or load_model(store=store)
         recovered = interrupted_days(config, store, model.version, record.id)
-        record.processed, touched = process(config, store, model, progress)
+        record.processed, touched = process(config, store, model, progress, also_days=recovered)
         days = aggregate_days(store, touched | recovered, config.timezone, model.version)
         mark_interrupted(store, record.id)
         record.status = "ok"
@@ -252,7 +291,9 @@ def digest_job(
 
     day = check_digest_day(config, day)
     with recorded_run(config, command) as record:
-        digest, paths = write_digest(config, record.store, model or load_model(), day)
+        digest, paths = write_digest(
+            config, record.store, model or load_model(store=record.store), day
+        )
         for problem in deliver_digest(config, record.store, digest):
             log.warning("digest e-mail: %s", problem)
             record.errors.append(f"e-mail: {problem}")
@@ -292,7 +333,8 @@ def run(
     model: Model | None = None,
 ) -> RunReport:
     """The cron entry point: collect, process, aggregate and write the digest. ``model``:
-    the one to classify with (default ``load_model()``, loaded once the lock is held)."""
+    the one to classify with (default: the database's model, ``load_model(store=...)``,
+    loaded once the lock is held)."""
     digest_day = check_digest_day(config, digest_day)  # refuse before anything runs
     with recorded_run(config, command) as record:
         from monitor.aggregate import aggregate_days
@@ -301,12 +343,12 @@ def run(
         from monitor.report.digest import write_digest
 
         store = record.store
-        model = model or load_model()
+        model = model or load_model(store=store)
         report = RunReport(run_id=record.id, command=command)
         report.errors = record.errors  # one list: what the run record keeps
         recovered = interrupted_days(config, store, model.version, record.id)
         report.sources = collect(config, store, record.id, sources, progress)
-        report.processed, touched = process(config, store, model, progress)
+        report.processed, touched = process(config, store, model, progress, also_days=recovered)
         record.processed = report.processed
         report.days_aggregated = [
             d.isoformat()

@@ -64,12 +64,13 @@ class ReviewBatch:
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def complaint_threshold(folder: Path | None = None) -> float:
-    """The complaint threshold the model card names, read without loading the model;
-    0.5 when there is no card (the keyword baseline) or it names none."""
+def complaint_threshold(folder: Path | None = None, store: Store | None = None) -> float:
+    """The complaint threshold the model card names (of ``store``'s active model, when
+    it has one), read without loading the model; 0.5 when there is no card (the keyword
+    baseline) or it names none."""
     from monitor.classify.locate import CARD_FILE, model_folder
 
-    found = model_folder(folder)
+    found = model_folder(folder, store)
     if found is None:
         return DEFAULT_THRESHOLD
     try:

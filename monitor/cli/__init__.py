@@ -43,6 +43,7 @@ def _failure(exc: Exception) -> tuple[int, str] | None:
     module is loaded anyway.
     """
     import sqlite3
+    import sys
 
     from monitor.config import ConfigError
     from monitor.store import StoreError
@@ -51,6 +52,10 @@ def _failure(exc: Exception) -> tuple[int, str] | None:
         return EXIT_USAGE, f"monitor: config error: {exc}"
     if isinstance(exc, StoreError):
         return EXIT_USAGE, f"monitor: {exc}"
+    # A model that does not load (the error's module, with numpy, is loaded by then).
+    model_module = sys.modules.get("monitor.classify.model")
+    if model_module is not None and isinstance(exc, model_module.ModelError):
+        return EXIT_USAGE, f"monitor: model error: {exc}"
     if isinstance(exc, sqlite3.Error):
         # a database error, as the README's exit codes say: not a source
         return EXIT_USAGE, (

@@ -177,7 +177,7 @@ def cmd_trend(args: argparse.Namespace) -> int:
     config = load(args)
     try:
         with open_store(config) as store:
-            trend = build_trend(config, store, model_version(), args.agency, args.weeks)
+            trend = build_trend(config, store, model_version(store=store), args.agency, args.weeks)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     text = render_trend(trend, args.format)
@@ -197,7 +197,9 @@ def cmd_site(args: argparse.Namespace) -> int:
     config = load(args)
     try:
         with open_store(config) as store:
-            paths = build_site(config, store, model_version(), Path(args.out), args.weeks)
+            paths = build_site(
+                config, store, model_version(store=store), Path(args.out), args.weeks
+            )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     print(f"Site: {paths[0]} ({len(paths)} files)")

@@ -113,12 +113,12 @@ def cmd_review(args: argparse.Namespace) -> int:
             f"no database at {config.database} yet: run 'monitor run' (or 'monitor process') "
             "first, or name the database with --db"
         )
-    try:
-        version = model_version()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    threshold = complaint_threshold()
     with Store.open(config.database, secret_values(config)) as store:
+        try:
+            version = model_version(store=store)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        threshold = complaint_threshold(store=store)
         batch = review_batch(store, version, threshold, args.n)
     try:
         write_batch(path, batch, version, config.timezone)

@@ -11,9 +11,21 @@ from monitor.cli.common import EXIT_OK, UsageError, config_path, load
 
 
 def _model(args: argparse.Namespace):
+    """--model DIR, else (with a config whose database exists) the database's active
+    model, else $MONITOR_MODEL_DIR or the shipped one (see ``load_model``)."""
     from monitor.classify import load_model
 
-    return load_model(Path(args.model) if getattr(args, "model", None) else None)
+    if getattr(args, "model", None):
+        return load_model(Path(args.model))
+    if config_path(args).exists():
+        config = load(args)
+        if config.database.is_file():
+            from monitor.secrets import secret_values
+            from monitor.store import Store
+
+            with Store.open(config.database, secret_values(config)) as store:
+                return load_model(store=store)
+    return load_model()
 
 
 def _gazetteer(args: argparse.Namespace):

@@ -29,6 +29,7 @@ from monitor.cli.commands import (
 from monitor.cli.common import DEFAULT_CONFIG, parse_date
 from monitor.cli.label_commands import cmd_labels, cmd_review
 from monitor.cli.model_commands import cmd_classify, cmd_evaluate, cmd_train
+from monitor.cli.version_commands import add_model_parser
 from monitor.demo import DEMO_DIR
 
 DESCRIPTION = """\
@@ -41,6 +42,8 @@ Typical use:
   monitor run                          collect, process and write the digest (for cron)
   monitor site --out site/             agency trend pages, for agency staff
 """
+
+MODEL_OPTION_HELP = "model folder (default: the database's active model, else the shipped one)"
 
 EPILOG = """\
 exit codes: 0 ok, 1 some sources failed (doctor: something needs a person),
@@ -246,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="route with the agencies of --config instead of the shipped example",
     )
-    p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
+    p.add_argument("--model", metavar="DIR", help=MODEL_OPTION_HELP)
     p.add_argument("--out", default="reports", help="folder for the report (default: reports)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
 
@@ -269,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv"
     )
-    p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
+    p.add_argument("--model", metavar="DIR", help=MODEL_OPTION_HELP)
+
+    add_model_parser(add, common, EPILOG)
 
     p = add(
         "labels",

@@ -15,6 +15,7 @@ from monitor.config.sections import (
     DIGEST,
     HTTP,
     INGEST,
+    MODEL,
     OPERATIONS,
     PRIVACY,
     REGION,
@@ -27,6 +28,7 @@ from monitor.config.sections import (
     DigestConfig,
     HttpConfig,
     IngestConfig,
+    ModelConfig,
     OperationsConfig,
     PrivacyConfig,
     RegionConfig,
@@ -100,6 +102,7 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
     operations = OperationsConfig(
         **read_section(top["operations"], OPERATIONS, "operations", problems)
     )
+    model = ModelConfig(**read_section(top["model"], MODEL, "model", problems))
     if privacy.post_retention_days and privacy.post_retention_days < privacy.raw_retention_days:
         problems.append(
             "privacy.post_retention_days: must be 0 (keep) or at least raw_retention_days"
@@ -155,6 +158,7 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
         ingest=ingest,
         schedule=schedule,
         operations=operations,
+        model=model,
         path=path,
     )
 

@@ -264,6 +264,16 @@ SCHEDULE = keys_for(
 
 
 @dataclass
+class ModelConfig:
+    # A newly activated model re-analyses the posts of this many days back; older days
+    # keep the analyses and counts they have.
+    reanalyse_days: int = 30
+
+
+MODEL = keys_for(ModelConfig, reanalyse_days=Key(int, check=positive))
+
+
+@dataclass
 class Config:
     database: Path
     reports_dir: Path
@@ -278,6 +288,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     operations: OperationsConfig = field(default_factory=OperationsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
     path: Path | None = None  # the file it was read from, if any
 
     def source(self, name: str) -> SourceConfig:
@@ -311,4 +322,5 @@ TOP = keys_for(
     ingest=Key("table"),
     schedule=Key("table"),
     operations=Key("table"),
+    model=Key("table"),
 )

@@ -14,6 +14,7 @@ post is stored at most once per (source, source_id).
 - ``reports``: the report queries over posts and analyses
 - ``outbox``: the mail outbox (at most once)
 - ``labels``: the labels an office imports from its own records
+- ``models``: which model version the database uses (its activations)
 - ``review``: the posts a review batch is chosen from
 - ``maintenance``: purge in batches, vacuum, integrity, backup
 - ``base``: errors, the connection, the secret mask, the one transaction helper
@@ -29,11 +30,12 @@ from monitor.store.base import CopyFailed, StoreError, check_database_folder
 from monitor.store.counts import CountsMixin
 from monitor.store.labels import LabelCount, LabelsMixin, OfficeLabel
 from monitor.store.maintenance import MaintenanceMixin
+from monitor.store.models import ModelsMixin
 from monitor.store.outbox import OutboxMixin
 from monitor.store.posts import PostsMixin
 from monitor.store.reports import ReportsMixin
 from monitor.store.review import ReviewCandidate, ReviewMixin
-from monitor.store.rows import SourceHealth
+from monitor.store.rows import ModelActivation, SourceHealth
 from monitor.store.runs import MAX_REJECTIONS_KEPT, RunsMixin
 from monitor.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaMixin
 
@@ -46,6 +48,7 @@ class Store(
     CountsMixin,
     OutboxMixin,
     LabelsMixin,
+    ModelsMixin,
     ReviewMixin,
     MaintenanceMixin,
 ):
@@ -58,6 +61,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "CopyFailed",
     "LabelCount",
+    "ModelActivation",
     "OfficeLabel",
     "ReviewCandidate",
     "SourceHealth",

@@ -112,20 +112,50 @@ class PostsMixin(StoreBase):
         return complaints, with_agency
 
     def posts_to_process(
-        self, model_version: str, batch_size: int = 1000
+        self,
+        model_version: str,
+        batch_size: int = 1000,
+        *,
+        reanalyse_since: str | None = None,
+        created_from: str | None = None,
+        created_before: str | None = None,
     ) -> Iterator[list[StoredPost]]:
-        """Batches of posts without an analysis by ``model_version``, oldest id first."""
+        """Batches of posts without an analysis by ``model_version``, oldest id first.
+
+        ``reanalyse_since`` (UTC ISO): a post analysed by another version is included only
+        when created at or after it (posts never analysed always are). ``created_from`` /
+        ``created_before``: only posts created in [from, before).
+        """
+        where = [
+            "p.id > :last",
+            "NOT EXISTS (SELECT 1 FROM analysis a WHERE a.post_id = p.id "
+            "AND a.model_version = :model)",
+        ]
+        if reanalyse_since is not None:
+            where.append(
+                "(p.created_at >= :since "
+                "OR NOT EXISTS (SELECT 1 FROM analysis o WHERE o.post_id = p.id))"
+            )
+        if created_from is not None:
+            where.append("p.created_at >= :start")
+        if created_before is not None:
+            where.append("p.created_at < :end")
+        params: dict[str, Any] = {
+            "model": model_version,
+            "since": reanalyse_since,
+            "start": created_from,
+            "end": created_before,
+            "limit": batch_size,
+        }
         last_id = 0
         while True:
             rows = self.db.execute(
-                """SELECT p.id, p.source, p.source_id, p.text, p.created_at, p.region, p.url,
+                f"""SELECT p.id, p.source, p.source_id, p.text, p.created_at, p.region, p.url,
                           p.platform, p.is_repost, p.parent_source_id, p.case_id,
                           p.author_agency
-                   FROM posts p
-                   WHERE p.id > ? AND NOT EXISTS (
-                       SELECT 1 FROM analysis a WHERE a.post_id = p.id AND a.model_version = ?)
-                   ORDER BY p.id LIMIT ?""",
-                [last_id, model_version, batch_size],
+                   FROM posts p WHERE {" AND ".join(where)}
+                   ORDER BY p.id LIMIT :limit""",
+                {**params, "last": last_id},
             ).fetchall()
             if not rows:
                 return

@@ -54,3 +54,13 @@ class PostsDeleted(NamedTuple):
     posts: int
     moved: int  # posts moved to another case because their case's head was deleted
     text_bytes: int
+
+
+class ModelActivation(NamedTuple):
+    id: int
+    version: str
+    folder: str  # absolute path of the model folder
+    activated_at: str  # UTC ISO
+    activated_by: str
+    reason: str
+    previous_version: str  # the version in use before ('' when unknown)

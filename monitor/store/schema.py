@@ -235,6 +235,24 @@ def _v9_office_labels(db: Database) -> None:
     db.execute("CREATE INDEX office_labels_source ON office_labels (source_file)")
 
 
+def _v10_model_activations(db: Database) -> None:
+    # Which model this database uses, and since when: one row per activation, the
+    # latest row is the active model. ``folder`` is absolute; ``previous_version`` is the
+    # version in use before (the shipped one when nothing was activated), which
+    # ``monitor model rollback`` goes back to.
+    db.execute(
+        """CREATE TABLE model_activations (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            activated_at TEXT NOT NULL,
+            activated_by TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            previous_version TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_normalized_text,
@@ -245,6 +263,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v7_ingest_seen,
     _v8_source_stops,
     _v9_office_labels,
+    _v10_model_activations,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
