@@ -9,8 +9,6 @@ names which. ``train_model()`` builds a new one from ``labeled_samples/``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,83 +66,11 @@ def load_model(
     return TextModel.load(found)
 
 
-def train_model(
-    sample_paths: list[Path],
-    out_root: Path,
-    version: str | None = None,
-    folds: int = 5,
-    progress: Callable[[str], None] = lambda message: None,
-    blind_path: Path | None = None,
-):
-    """Cross-validate, fit on every sample, choose thresholds on the blind set, score the
-    blind set (with the keyword rule beside) and the routing set, and write
-    models/<version>/ with its card.
+def train_model(*args, **kwargs):
+    """``monitor.classify.build.train_model``: imported on demand (scikit-learn)."""
+    from monitor.classify.build import train_model as build
 
-    Returns (model, evaluation, folder): the blind-set evaluation when there is a
-    blind set, else cross-validation's. Raises ValueError listing invalid samples.
-    """
-    from monitor.classify.card import write_card_markdown
-    from monitor.classify.evaluate import (
-        cross_fitted_evaluation,
-        cross_validate,
-        evaluate_model,
-        to_html,
-        to_markdown,
-    )
-    from monitor.classify.samples import blind_set_path, load_samples
-    from monitor.classify.train import samples_sha256, train
-
-    report = load_samples(sample_paths)
-    if report.problems:
-        raise ValueError(
-            f"{len(report.problems)} invalid sample(s); fix them first "
-            "(python scripts/check_samples.py):\n  " + "\n  ".join(report.problems[:20])
-        )
-    samples = report.samples
-    blind_file = blind_path or blind_set_path()
-    blind = load_samples([blind_file]).samples if blind_file.exists() else []
-    version = version or f"id-{datetime.now(UTC):%Y%m%d}-{samples_sha256(samples)[:8]}"
-    progress(f"{len(samples)} samples; {folds}-fold cross-validation ...")
-    cv, thresholds = cross_validate(samples, folds, progress)
-    progress("training the final model ...")
-    model = train(samples, version, thresholds, blind=blind)
-    metrics = {"cross_validation": cv.as_card_metrics()}
-    evaluation = cv
-    if blind:
-        progress(f"testing on the blind set ({len(blind)} posts) ...")
-        source = f"blind set: {len(blind)} posts written apart, two annotators agreeing"
-        evaluation = evaluate_model(model, blind, source)
-        baseline = evaluate_model(KeywordBaseline(), blind, source)
-        fair = cross_fitted_evaluation(model, blind, source + ", thresholds from the other half")
-        metrics = {
-            "blind": evaluation.as_card_metrics(),
-            "keyword_rule_blind": baseline.as_card_metrics(),
-            "blind_cross_fitted": fair.summary(),
-            **metrics,
-        }
-    routing = _routing_summary(model)
-    if routing:
-        metrics["routing"] = routing
-    model.card["metrics"] = metrics
-    folder = out_root / version
-    model.save(folder)
-    (folder / "evaluation.md").write_text(to_markdown(evaluation, version), encoding="utf-8")
-    (folder / "evaluation.html").write_text(to_html(evaluation, version), encoding="utf-8")
-    if blind:
-        (folder / "evaluation-cross-validation.md").write_text(
-            to_markdown(cv, version), encoding="utf-8"
-        )
-    write_card_markdown(model.card, evaluation, folder)
-    return model, evaluation, folder
-
-
-def _routing_summary(model) -> dict:
-    """The routing set scored with the shipped gazetteer, or {} without a routing set."""
-    from monitor.classify.routing import score_routing_set
-    from monitor.classify.samples import routing_set_path
-
-    path = routing_set_path()
-    return score_routing_set(model, path)[0].summary() if path.exists() else {}
+    return build(*args, **kwargs)
 
 
 __all__ = ["KeywordBaseline", "ModelError", "TextModel", "load_model", "train_model"]

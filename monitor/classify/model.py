@@ -302,6 +302,7 @@ class TextModel:
         self.complaint_threshold = float(thresholds.get("complaint", 0.5))
         self.review_band = tuple(thresholds.get("review_band", (0.35, 0.65)))
         self.review_sector_below = float(thresholds.get("review_sector_below", 0.4))
+        self.folder: Path | None = None  # where it was loaded from, if it was
 
     @property
     def version(self) -> str:
@@ -438,7 +439,9 @@ class TextModel:
             topic_intercept=arrays["topic_intercept"],
             topic_thresholds=arrays["topic_thresholds"],
         )
-        return cls(vectorizers, heads, card)
+        model = cls(vectorizers, heads, card)
+        model.folder = folder
+        return model
 
 
 def _settings(settings: dict[str, Any]) -> dict[str, Any]:

@@ -9,52 +9,35 @@ from __future__ import annotations
 import hashlib
 import logging
 import platform
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TypedDict
 
 import numpy as np
 import scipy
 import sklearn
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
 from monitor import __version__
-from monitor.classify.model import Heads, TextModel, Vectorizers
+from monitor.classify.fitting import (
+    DEFAULT_SETTINGS,
+    REVIEW_BAND,
+    REVIEW_SECTOR_BELOW,
+    SEED,
+    THRESHOLD_GRID,
+    Row,
+    Settings,
+    fit_heads,
+)
+from monitor.classify.model import TextModel, Vectorizers
+from monitor.classify.office import fit_combined
 from monitor.classify.samples import Sample, near_duplicate_groups
 from monitor.labels import SECTORS, TOPICS
 
 log = logging.getLogger(__name__)
 
-SEED = 20261122
-COMPLAINT_C = 10.0
-SECTOR_C = 20.0
-TOPIC_C = 10.0
-THRESHOLD_GRID = np.round(np.arange(0.2, 0.81, 0.05), 2)
-REVIEW_BAND = (0.35, 0.65)
-REVIEW_SECTOR_BELOW = 0.4
-
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a model is made of; the defaults are the choice made on the blind set
-    (scripts/select_model.py prints the comparison)."""
-
-    complaint_c: float = COMPLAINT_C
-    sector_c: float = SECTOR_C
-    topic_c: float = TOPIC_C
-    surface: bool = True  # surface_tokens(): length, @, link, question, signature, keywords
-    first_generation_weight: float = 1.0  # samples without a channel: the tidy first set
-    sector_on_complaints: bool = False  # fit the sector head on complaints only
-    sector_balanced: bool = False
-
-
-DEFAULT_SETTINGS = Settings()
 
 
 def samples_sha256(samples: Sequence[Sample]) -> str:
@@ -66,66 +49,25 @@ def samples_sha256(samples: Sequence[Sample]) -> str:
     return digest.hexdigest()
 
 
-def _logistic(c: float, balanced: bool = False) -> LogisticRegression:
-    return LogisticRegression(
-        C=c,
-        class_weight="balanced" if balanced else None,
-        max_iter=3000,
-        random_state=SEED,
-    )
-
-
-def _fit_heads(
-    matrix, samples: Sequence[Sample], thresholds: np.ndarray, settings: Settings
-) -> Heads:
-    weights = np.array([1.0 if s.channel else settings.first_generation_weight for s in samples])
-    is_complaint = np.array([s.is_complaint for s in samples])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        complaint = _logistic(settings.complaint_c, balanced=True).fit(
-            matrix, is_complaint, sample_weight=weights
-        )
-        rows = is_complaint if settings.sector_on_complaints else np.ones(len(samples), bool)
-        sector = _logistic(settings.sector_c, balanced=settings.sector_balanced).fit(
-            matrix[rows],
-            np.array([s.sector for s in samples])[rows],
-            sample_weight=weights[rows],
-        )
-        complaints = matrix[is_complaint]
-        topic_rows = [s for s in samples if s.is_complaint]
-        coefs, intercepts = [], []
-        for topic in TOPICS:
-            target = np.array([topic in s.topics for s in topic_rows])
-            head = _logistic(settings.topic_c, balanced=True).fit(
-                complaints, target, sample_weight=weights[is_complaint]
-            )
-            coefs.append(head.coef_[0])
-            intercepts.append(head.intercept_[0])
-    sector_order = [str(c) for c in sector.classes_]
-    return Heads(
-        complaint_coef=complaint.coef_[0].astype(np.float32),
-        complaint_intercept=float(complaint.intercept_[0]),
-        sectors=sector_order,
-        sector_coef=sector.coef_.astype(np.float32),
-        sector_intercept=sector.intercept_.astype(np.float32),
-        topics=list(TOPICS),
-        topic_coef=np.array(coefs, dtype=np.float32),
-        topic_intercept=np.array(intercepts, dtype=np.float32),
-        topic_thresholds=thresholds.astype(np.float32),
-    )
-
-
 def fit(
     samples: Sequence[Sample],
     thresholds: np.ndarray | None = None,
     settings: Settings = DEFAULT_SETTINGS,
+    office: Sequence[Row] = (),
 ) -> TextModel:
-    """Fit features and heads on ``samples`` (thresholds given, or 0.5 each)."""
-    samples = sorted(samples, key=lambda s: s.id)
+    """Fit features and heads on ``samples`` and an office's labels (thresholds given,
+    or 0.5 each). How the office's labels are combined with the samples is
+    ``settings.office_method`` (``monitor.classify.office``)."""
+
+    rows = [Row.of_sample(s, settings) for s in sorted(samples, key=lambda s: s.id)]
     vectorizers = Vectorizers.new(surface=settings.surface)
-    matrix = vectorizers.matrix([s.text for s in samples], fit=True)
+    office = list(office)
+    matrix = vectorizers.matrix([r.text for r in rows + office], fit=True)
     chosen = thresholds if thresholds is not None else np.full(len(TOPICS), 0.5)
-    heads = _fit_heads(matrix, samples, chosen, settings)
+    if office:
+        heads = fit_combined(matrix, rows, office, chosen, settings)
+    else:
+        heads = fit_heads(matrix, rows, chosen, settings)
     return TextModel(vectorizers, heads, {"version": "unsaved"})
 
 
@@ -199,6 +141,7 @@ def train(
     metrics: dict | None = None,
     settings: Settings = DEFAULT_SETTINGS,
     blind: Sequence[Sample] = (),
+    office: Sequence[Row] = (),
 ) -> TextModel:
     """Fit on every sample and attach the model card.
 
@@ -206,7 +149,7 @@ def train(
     band are chosen on it (choose_thresholds); without one, the topic thresholds
     given (chosen on cross-validation's out-of-fold predictions) and 0.5 are used.
     """
-    model = fit(samples, thresholds, settings)
+    model = fit(samples, thresholds, settings, office)
     complaint_at, chosen_on = 0.5, "cross-validation"
     band = list(REVIEW_BAND)
     band_figures: dict[str, float] = {}
@@ -246,6 +189,12 @@ def train(
             "per topic, trained on complaints",
             "sample_weights": f"first-generation samples (no channel) weigh "
             f"{settings.first_generation_weight}, the rest 1",
+            "office_labels": (
+                f"{len(office)} office labels, combined by {settings.office_method} "
+                f"(office share of the weight {settings.office_share})"
+                if office
+                else "none"
+            ),
         },
         "thresholds": {
             "complaint": complaint_at,

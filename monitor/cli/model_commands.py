@@ -37,36 +37,122 @@ def _gazetteer(args: argparse.Namespace):
     return Gazetteer(config.agencies, config.regions, config.default_region)
 
 
+EXIT_REFUSED = 4  # `train --activate`: the model was written, the gate refused it
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    from monitor.classify import train_model
+    from monitor.classify import load_model, train_model
     from monitor.classify.samples import samples_dir
+    from monitor.office_training import OfficeSet
 
     paths = [Path(p) for p in args.samples] or sorted(samples_dir().glob("*.jsonl"))
     paths = [q for p in paths for q in (sorted(p.glob("*.jsonl")) if p.is_dir() else [p])]
     if not paths:
         raise UsageError("no labeled samples found; pass --samples FILE_OR_DIR")
+    config = load(args) if (args.activate or config_path(args).exists()) else None
+    office, active = None, None
+    if config is not None and Path(config.database).is_file():
+        from monitor.secrets import secret_values
+        from monitor.store import Store
+
+        with Store.open(config.database, secret_values(config)) as store:
+            if not args.no_office_labels:
+                office = OfficeSet.of(list(store.office_labels()))
+            try:
+                active = load_model(store=store)
+            except Exception as exc:  # a broken active model: compare with nothing
+                args.stderr(f"the active model cannot be loaded, not compared: {exc}")
+    else:
+        active = load_model()
+    out = _train_out(args, config)
+    if args.activate and not office:
+        raise UsageError(
+            "--activate compares the new model with the active one on the office's own "
+            "labels, and the database holds none: import some first (monitor labels "
+            "import FILE), or train without --activate and use 'monitor model activate'"
+        )
+    if args.activate and active is not None:
+        from monitor.office_training import trained_keys
+
+        seen = trained_keys(getattr(active, "folder", None))
+        if office and seen.issuperset(office.keys):
+            raise UsageError(
+                f"--activate: every office label in the database was used to train the active "
+                f"model {active.version}, so none is left to compare a new model on. Import or "
+                "review new labels first (monitor review export, monitor labels import)"
+            )
+    if office and config is not None:
+        args.progress(f"training with {len(office):,} office labels from {config.database}")
     try:
-        model, _, folder = train_model(
-            paths, Path(args.out), args.version, args.folds, args.progress
+        trained = train_model(
+            paths,
+            out,
+            args.version,
+            args.folds,
+            args.progress,
+            office=office,
+            office_folds=args.office_folds,
+            active=active,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    model, folder = trained.model, trained.folder
     print(f"Model {model.version} written to {folder}")
-    metrics = model.card["metrics"]
-    for key, name in (
-        ("blind", "Blind set"),
-        ("keyword_rule_blind", "Keyword rule on the blind set"),
-        ("cross_validation", "Cross-validated"),
-    ):
-        if key in metrics:
-            m = metrics[key]
-            print(
-                f"{name}: complaint F1 {m['complaint_f1']:.3f}, sector macro F1 "
-                f"{m['sector_macro_f1']:.3f}, topic micro F1 {m['topic_micro_f1']:.3f}"
-            )
-    if "routing" in metrics:
-        print(f"Routing set: {metrics['routing']['accuracy']:.1%} routed right")
-    print(f"Details: {folder / 'MODEL_CARD.md'}, {folder / 'evaluation.md'}")
+    print()
+    print(trained.comparison)
+    if "routing" in model.card["metrics"]:
+        print(f"Routing set: {model.card['metrics']['routing']['accuracy']:.1%} routed right")
+    print(f"Details: {folder / 'comparison.md'}, {folder / 'MODEL_CARD.md'}")
+    if not args.activate:
+        return EXIT_OK
+    return _gate_and_activate(args, config, trained, active)
+
+
+def _train_out(args: argparse.Namespace, config) -> Path:
+    """--out, else the data folder's models folder (with a config), else models/."""
+    if args.out:
+        return Path(args.out)
+    if config is not None:
+        from monitor.classify.versions import models_dir
+
+        return models_dir(config)
+    return Path("models")
+
+
+def _gate_and_activate(args: argparse.Namespace, config, trained, active) -> int:
+    from monitor.activation import ActivationError, activate_model, default_user
+    from monitor.cli.version_commands import _print_report
+    from monitor.office_training import gate, trained_keys
+
+    office = trained.office
+    answers = active.predict([r.text for r in office.rows])
+    decision = gate(
+        office,
+        trained.held_out,
+        answers,
+        trained_keys(getattr(active, "folder", None)),
+        active.version,
+    )
+    print(decision.text())
+    (trained.folder / "gate.txt").write_text(decision.text() + "\n", encoding="utf-8")
+    if not decision.passed:
+        args.stderr(
+            f"monitor: {trained.model.version} was not activated; it stays in "
+            f"{trained.folder} ('monitor model activate {trained.model.version}' "
+            "activates it anyway)"
+        )
+        return EXIT_REFUSED
+    try:
+        report = activate_model(
+            config,
+            trained.model.version,
+            by=default_user(),
+            progress=args.progress,
+            reason=f"monitor train --activate: {decision.reason}",
+        )
+    except ActivationError as exc:
+        raise UsageError(str(exc)) from None
+    _print_report(report, "is now active")
     return EXIT_OK
 
 

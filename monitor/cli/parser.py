@@ -208,14 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "train",
         cmd_train,
-        "train the classifier on the labeled samples",
-        "Cross-validate on the labeled samples (folds keep near-duplicates together),\n"
-        "fit on all of them, choose the thresholds and review band on the blind set\n"
-        "(labeled_samples/blind/blind_set.jsonl, never trained on), score the blind set\n"
-        "with the keyword rule beside it and the routing set, and write\n"
-        "models/<version>/ with the model files, card.json (their SHA-256),\n"
-        "MODEL_CARD.md and evaluation.md/.html. The same samples give the same model\n"
-        "files. Takes about five minutes on 15,000 samples.",
+        "train the classifier on the labeled samples and the office's own labels",
+        "Train on the labeled samples plus the labels the office imported into the\n"
+        "database (monitor labels import / review export). Reports, side by side, the\n"
+        "new model, the active model and the keyword rule on: the blind set\n"
+        "(labeled_samples/blind/, never trained on); the office's labels, each predicted\n"
+        "by a model that never saw it (k-fold, near-duplicates kept together); and\n"
+        "cross-validation on the samples. Writes <out>/<version>/ with the model files,\n"
+        "card.json (their SHA-256), comparison.md, MODEL_CARD.md and evaluation.md.\n"
+        "With --activate the model is put to use only when it is not worse than the\n"
+        "active one on the office's held-out labels. The same data give the same model\n"
+        "files. Takes about five minutes on 15,000 samples, ten with office labels.\n\n"
+        "Example: monitor labels import riwayat_pengaduan.csv && monitor train --activate",
     )
     p.add_argument(
         "--samples",
@@ -224,9 +228,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="JSONL files or folders (default: labeled_samples/)",
     )
-    p.add_argument("--out", default="models", help="where model folders go (default: models)")
-    p.add_argument("--version", help="model version (default: id-<date>-<samples hash>)")
+    p.add_argument(
+        "--out",
+        help="where model folders go (default: the data folder's models/ beside the "
+        "database when there is a config, else models/)",
+    )
+    p.add_argument("--version", help="model version (default: id-<date>-<training data hash>)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument(
+        "--office-folds",
+        type=int,
+        default=5,
+        metavar="K",
+        help="folds for the held-out scores on the office's labels (default 5)",
+    )
+    p.add_argument(
+        "--no-office-labels",
+        action="store_true",
+        help="train on the samples only, even when the database holds office labels",
+    )
+    p.add_argument(
+        "--activate",
+        action="store_true",
+        help="activate the new model if it is not worse than the active one on the office's "
+        "held-out labels (per head, beyond the noise of the estimate); otherwise say why "
+        "and exit 4, leaving the active model in place",
+    )
 
     p = add(
         "evaluate",
