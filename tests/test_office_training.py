@@ -266,3 +266,38 @@ def test_import_train_activate_refuse_and_roll_back(
     assert cli("model", "rollback") == 0
     with Store.open(config.database) as store:
         assert store.active_model().version == "weak-1"
+
+
+def test_the_comparison_shows_no_figure_for_a_head_no_label_gives_and_notes_a_blind_fall():
+    from monitor.classify.build import comparison_table
+
+    def heads(c, s, t):
+        return {"complaint_f1": c, "sector_macro_f1": s, "topic_micro_f1": t}
+
+    office_new = {
+        **heads(0.0, 0.9, 0.0),
+        "complaint_f1_rows": 0,
+        "sector_macro_f1_rows": 600,
+        "topic_micro_f1_rows": 0,
+    }
+    card = {
+        "version": "new-1",
+        "metrics": {
+            "blind": {"count": 2764, **heads(0.95, 0.82, 0.80)},
+            "active_blind": heads(0.95, 0.93, 0.81),
+            "keyword_rule_blind": heads(0.49, 0.67, 0.35),
+            "office": {
+                "count": 600,
+                "folds": 5,
+                "new": office_new,
+                "active": heads(0.0, 0.86, 0.0),
+                "keyword_rule": heads(0.0, 0.63, 0.0),
+            },
+        },
+    }
+    table = comparison_table(card)
+    assert "| complaint F1 (0 labels) | - | - | - |" in table
+    assert "| sector macro F1 (600 labels) | 0.900 | 0.860 | 0.630 |" in table
+    assert "sector macro F1 -0.110" in table and "complaint F1 -" not in table.split("lower")[1]
+    card["metrics"]["blind"]["sector_macro_f1"] = 0.92
+    assert "scores lower" not in comparison_table(card)

@@ -58,6 +58,16 @@ def write_card_markdown(card: dict[str, Any], evaluation: Evaluation, folder: Pa
         if "review_band_catches" in t
         else "."
     )
+    office = card.get("office_labels")
+    office_text = (
+        f"\n\n**Office labels.** Also trained on {office['count']} labels from the office's own "
+        f"records (the database's `office_labels`; their keys in `office_label_keys.txt`), "
+        f"combined by {office['method']} with the office carrying {office['share']:.0%} of the "
+        "training weight. What it is worth on them, beside the model it replaces and the keyword "
+        "rule: `comparison.md`."
+        if office
+        else ""
+    )
     text = f"""# Model card: {card["version"]}
 
 **What it does.** For a public post in Indonesian (formal, social-media slang or Kupang Malay) it
@@ -68,7 +78,7 @@ aligned with the Ombudsman RI's forms of maladministration). Labels: `docs/TAXON
 
 **Trained** {card["trained_at"]} on {card["samples"]["count"]} hand-written labeled samples
 (`labeled_samples/`, SHA-256 `{card["samples"]["sha256"][:16]}…`), seed {card["seed"]}. The same
-samples give the same `vocabulary.json` and `weights.npz`, byte for byte.
+samples give the same `vocabulary.json` and `weights.npz`, byte for byte.{office_text}
 
 **Features.** {card["features"]["word"]}; {card["features"]["char"]};
 {card["features"]["phrase"]}.

@@ -47,7 +47,8 @@ MODEL_OPTION_HELP = "model folder (default: the database's active model, else th
 
 EPILOG = """\
 exit codes: 0 ok, 1 some sources failed (doctor: something needs a person),
-2 usage/config/database error, 3 another run is in progress.
+2 usage/config/database error, 3 another run is in progress,
+4 train --activate refused by its gate (the model is kept, not activated).
 The config is --config PATH, else $MONITOR_CONFIG, else ./monitor.toml."""
 
 
