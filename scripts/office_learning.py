@@ -162,8 +162,9 @@ def main() -> int:
     tables = []
     for proxy in args.proxies.split(","):
         tables.append(table(proxy, args.folds, measure(proxy, args.folds, only)))
+        if args.out:  # after each stand-in: an interrupted run keeps what it measured
+            Path(args.out).write_text("\n".join(tables), encoding="utf-8")
     if args.out:
-        Path(args.out).write_text("\n".join(tables), encoding="utf-8")
         print(f"written: {args.out}")
     return 0
 
