@@ -230,6 +230,25 @@ def test_import_train_activate_refuse_and_roll_back(
         ),
         encoding="utf-8",
     )
+    # A small blind set of its own keeps the test quick (the model is scored on it).
+    everything = sorted(load_samples([blind_set_path()]).samples, key=lambda s: s.id)
+    blind = tmp_path / "blind.jsonl"
+    blind.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": s.id,
+                    "text": s.text,
+                    "is_complaint": s.is_complaint,
+                    "sector": s.sector,
+                    "topics": s.topics,
+                }
+            )
+            + "\n"
+            for s in everything[1::9]
+        ),
+        encoding="utf-8",
+    )
     capsys.readouterr()
     code = cli(
         "train",
@@ -241,11 +260,14 @@ def test_import_train_activate_refuse_and_roll_back(
         "3",
         "--version",
         "office-1",
+        "--blind",
+        str(blind),
         "--activate",
     )
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"Office labels, 3-fold held out ({len(labels)} labels)" in out
+    assert f"Blind set ({len(everything[1::9])} posts written apart)" in out
     assert "| new model (office-1) | active model (weak-1) | keyword rule |" in out
     assert "passed: not worse than the active model weak-1" in out
     folder = models_dir(config) / "office-1"

@@ -49,6 +49,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     paths = [q for p in paths for q in (sorted(p.glob("*.jsonl")) if p.is_dir() else [p])]
     if not paths:
         raise UsageError("no labeled samples found; pass --samples FILE_OR_DIR")
+    if args.blind and not Path(args.blind).is_file():
+        raise UsageError(f"--blind {args.blind}: no such file")
     config = load(args) if (args.activate or config_path(args).exists()) else None
     office, active = None, None
     if config is not None and Path(config.database).is_file():
@@ -90,6 +92,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             args.version,
             args.folds,
             args.progress,
+            blind_path=Path(args.blind) if args.blind else None,
             office=office,
             office_folds=args.office_folds,
             active=active,

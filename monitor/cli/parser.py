@@ -237,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", help="model version (default: id-<date>-<training data hash>)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument(
+        "--blind",
+        metavar="FILE",
+        help="the blind set thresholds are chosen on and the model is scored on, never "
+        "trained on (default: labeled_samples/blind/blind_set.jsonl)",
+    )
+    p.add_argument(
         "--office-folds",
         type=int,
         default=5,
