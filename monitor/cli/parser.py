@@ -29,6 +29,7 @@ from monitor.cli.commands import (
 from monitor.cli.common import DEFAULT_CONFIG, parse_date
 from monitor.cli.label_commands import cmd_labels, cmd_review
 from monitor.cli.model_commands import cmd_classify, cmd_evaluate, cmd_train
+from monitor.cli.user_commands import add_user_parser
 from monitor.cli.version_commands import add_model_parser
 from monitor.demo import DEMO_DIR
 
@@ -309,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="DIR", help=MODEL_OPTION_HELP)
 
     add_model_parser(add, common, EPILOG)
+    add_user_parser(add, common, EPILOG)
 
     p = add(
         "labels",

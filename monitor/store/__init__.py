@@ -16,6 +16,7 @@ post is stored at most once per (source, source_id).
 - ``labels``: the labels an office imports from its own records
 - ``models``: which model version the database uses (its activations)
 - ``review``: the posts a review batch is chosen from
+- ``accounts``: the web app's users, API tokens, login attempts and audit log
 - ``maintenance``: purge in batches, vacuum, integrity, backup
 - ``base``: errors, the connection, the secret mask, the one transaction helper
 - ``rows``: the typed rows given back
@@ -26,6 +27,7 @@ second backend needs only a second implementation of these methods.
 
 from __future__ import annotations
 
+from monitor.store.accounts import AccountsMixin
 from monitor.store.base import CopyFailed, StoreError, check_database_folder
 from monitor.store.counts import CountsMixin
 from monitor.store.labels import LabelCount, LabelsMixin, OfficeLabel
@@ -35,7 +37,7 @@ from monitor.store.outbox import OutboxMixin
 from monitor.store.posts import PostsMixin
 from monitor.store.reports import ReportsMixin
 from monitor.store.review import ReviewCandidate, ReviewMixin
-from monitor.store.rows import ModelActivation, SourceHealth
+from monitor.store.rows import AuditEntry, ModelActivation, SourceHealth, UserRow
 from monitor.store.runs import MAX_REJECTIONS_KEPT, RunsMixin
 from monitor.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaMixin
 
@@ -50,6 +52,7 @@ class Store(
     LabelsMixin,
     ModelsMixin,
     ReviewMixin,
+    AccountsMixin,
     MaintenanceMixin,
 ):
     """One SQLite database file. Open with ``Store.open(path)``; close when done."""
@@ -59,6 +62,7 @@ __all__ = [
     "MAX_REJECTIONS_KEPT",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "AuditEntry",
     "CopyFailed",
     "LabelCount",
     "ModelActivation",
@@ -67,5 +71,6 @@ __all__ = [
     "SourceHealth",
     "Store",
     "StoreError",
+    "UserRow",
     "check_database_folder",
 ]

@@ -64,3 +64,22 @@ class ModelActivation(NamedTuple):
     activated_by: str
     reason: str
     previous_version: str  # the version in use before ('' when unknown)
+
+
+class UserRow(NamedTuple):
+    id: int
+    name: str
+    role: str  # 'ombudsman' or 'agency'
+    agency_id: str | None  # set exactly for the role 'agency'
+    password_hash: str  # "scrypt$n$r$p$salt$hash" (monitor.accounts)
+    disabled: bool
+    created_at: str  # UTC ISO
+    active_tokens: int  # API tokens not revoked
+
+
+class AuditEntry(NamedTuple):
+    at: str  # UTC ISO
+    actor: str
+    action: str  # e.g. 'user.add'
+    detail: str
+    ip: str

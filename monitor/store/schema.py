@@ -253,6 +253,40 @@ def _v10_model_activations(db: Database) -> None:
     )
 
 
+def _v11_accounts(db: Database) -> None:
+    # Who may use the web app: staff of the Ombudsman office (every agency) and agency
+    # staff (their own agency). Only a salted scrypt hash of a password is kept, and only
+    # the SHA-256 of an API token. ``login_attempts`` is what the login's rate limit
+    # counts; ``audit_log`` is append-only (its triggers refuse changing or deleting a row).
+    for statement in (
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('ombudsman', 'agency')), agency_id TEXT,
+            password_hash TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+            created_at TEXT NOT NULL, CHECK ((role = 'agency') = (agency_id IS NOT NULL))
+        )""",
+        """CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+            token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL,
+            last_used_at TEXT, revoked_at TEXT
+        )""",
+        "CREATE INDEX api_tokens_user ON api_tokens (user_id)",
+        """CREATE TABLE login_attempts (at TEXT NOT NULL, name TEXT NOT NULL,
+            ip TEXT NOT NULL, ok INTEGER NOT NULL CHECK (ok IN (0, 1)))""",
+        "CREATE INDEX login_attempts_at ON login_attempts (at)",
+        """CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL,
+            actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '',
+            ip TEXT NOT NULL DEFAULT '')""",
+        *(
+            f"""CREATE TRIGGER audit_log_no_{change.lower()} BEFORE {change} ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"""
+            for change in ("UPDATE", "DELETE")
+        ),
+    ):
+        db.execute(statement)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_normalized_text,
@@ -264,6 +298,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v8_source_stops,
     _v9_office_labels,
     _v10_model_activations,
+    _v11_accounts,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
