@@ -111,3 +111,19 @@ def test_no_import_cycle_between_the_projects_modules():
     assert not found, "import cycles (each a group of modules importing each other): " + "; ".join(
         " <-> ".join(group) for group in found
     )
+
+
+MAX_LINES = 500
+
+
+def test_no_module_or_script_is_over_500_lines():
+    """A file past 500 lines holds more than one thing to understand; split it by what it
+    does (issue 14's rule, kept by this test)."""
+    files = [*PACKAGE.rglob("*.py"), *(ROOT / "scripts").rglob("*.py")]
+    assert files
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in files
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"over {MAX_LINES} lines: {long}"
