@@ -62,6 +62,7 @@ def secret_env_names(config: Config) -> list[str]:
         config.digest.smtp.password_env,
         config.privacy.pseudonym_key_env,
         config.ingest.secret_env,
+        config.web.secret_key_env,
     ]
     return list(dict.fromkeys(name for name in names if name))
 

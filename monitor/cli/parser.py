@@ -29,6 +29,7 @@ from monitor.cli.commands import (
 )
 from monitor.cli.common import DEFAULT_CONFIG, parse_date
 from monitor.cli.label_commands import cmd_labels, cmd_review
+from monitor.cli.serve_commands import add_serve_parser
 from monitor.cli.user_commands import add_user_parser
 from monitor.cli.version_commands import add_model_parser
 from monitor.demo import DEMO_DIR
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_classifier_parsers(add)
     add_model_parser(add, common, EPILOG)
+    add_serve_parser(add, common, EPILOG)
     add_user_parser(add, common, EPILOG)
 
     p = add(

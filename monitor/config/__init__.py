@@ -24,6 +24,7 @@ from monitor.config.sections import (
     ScheduleConfig,
     SmtpConfig,
     SourceConfig,
+    WebConfig,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "ScheduleConfig",
     "SmtpConfig",
     "SourceConfig",
+    "WebConfig",
     "config_from_dict",
     "example_config",
     "example_config_text",

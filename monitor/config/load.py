@@ -23,6 +23,7 @@ from monitor.config.sections import (
     SMTP,
     SOURCE,
     TOP,
+    WEB,
     AgencyConfig,
     Config,
     DigestConfig,
@@ -35,6 +36,7 @@ from monitor.config.sections import (
     ScheduleConfig,
     SmtpConfig,
     SourceConfig,
+    WebConfig,
 )
 
 if TYPE_CHECKING:
@@ -103,6 +105,7 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
         **read_section(top["operations"], OPERATIONS, "operations", problems)
     )
     model = ModelConfig(**read_section(top["model"], MODEL, "model", problems))
+    web = WebConfig(**read_section(top["web"], WEB, "web", problems))
     if privacy.post_retention_days and privacy.post_retention_days < privacy.raw_retention_days:
         problems.append(
             "privacy.post_retention_days: must be 0 (keep) or at least raw_retention_days"
@@ -159,6 +162,7 @@ def config_from_dict(data: dict[str, Any], base_dir: Path, path: Path | None = N
         schedule=schedule,
         operations=operations,
         model=model,
+        web=web,
         path=path,
     )
 

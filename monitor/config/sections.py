@@ -274,6 +274,23 @@ MODEL = keys_for(ModelConfig, reanalyse_days=Key(int, check=positive))
 
 
 @dataclass
+class WebConfig:
+    # NAME of the env var holding the session signing key; unset = a random key kept in
+    # web_secret.key beside the database (mode 0600), so sessions survive restarts.
+    secret_key_env: str = "MONITOR_WEB_SECRET"
+    secure_cookies: bool = True  # cookies only over HTTPS (it runs behind a TLS proxy)
+    session_hours: int = 12  # a login lasts this long
+
+
+WEB = keys_for(
+    WebConfig,
+    secret_key_env=Key(str, check=env_name),
+    secure_cookies=Key(bool),
+    session_hours=Key(int, check=positive),
+)
+
+
+@dataclass
 class Config:
     database: Path
     reports_dir: Path
@@ -289,6 +306,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     operations: OperationsConfig = field(default_factory=OperationsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     path: Path | None = None  # the file it was read from, if any
 
     def source(self, name: str) -> SourceConfig:
@@ -323,4 +341,5 @@ TOP = keys_for(
     schedule=Key("table"),
     operations=Key("table"),
     model=Key("table"),
+    web=Key("table"),
 )

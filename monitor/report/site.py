@@ -12,6 +12,7 @@ written to a temporary name and renamed; nothing is ever deleted.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -64,6 +65,30 @@ def _check_slugs(ids: list[str]) -> None:
         )
 
 
+def build_trends(
+    config: Config,
+    store: Store,
+    model_version: str,
+    weeks: int = DEFAULT_WEEKS,
+    today: date | None = None,
+) -> list[Trend]:
+    """Every agency's trend (``agency_ids``), the unresolved bucket last; what the
+    site's index and the web app's overview list."""
+    first = build_trend(config, store, model_version, UNRESOLVED_AGENCY, weeks, today, spikes={})
+    ids = agency_ids(config, store, first.first_day.isoformat(), first.last_day.isoformat())
+    _check_slugs(ids)
+    # Once for every agency, with the digest's own function: every page agrees with it.
+    spikes = recent_spikes(store, first.last_day, config.timezone)
+    return [
+        first
+        if agency_id == UNRESOLVED_AGENCY
+        else build_trend(
+            config, store, model_version, agency_id, weeks, first.last_day, spikes=spikes
+        )
+        for agency_id in ids
+    ]
+
+
 def build_site(
     config: Config,
     store: Store,
@@ -78,20 +103,7 @@ def build_site(
     earlier builds that this build does not write are left as they are.
     """
     out_dir = Path(out_dir)
-    first = build_trend(config, store, model_version, UNRESOLVED_AGENCY, weeks, today, spikes={})
-    ids = agency_ids(config, store, first.first_day.isoformat(), first.last_day.isoformat())
-    _check_slugs(ids)
-    # Once for the whole site, with the digest's own function: every page agrees with it.
-    spikes = recent_spikes(store, first.last_day, config.timezone)
-    trends = [
-        first
-        if agency_id == UNRESOLVED_AGENCY
-        else build_trend(
-            config, store, model_version, agency_id, weeks, first.last_day, spikes=spikes
-        )
-        for agency_id in ids
-    ]
-
+    trends = build_trends(config, store, model_version, weeks, today)
     written: list[Path] = []
     for trend in trends:
         base = out_dir / AGENCY_DIR / trend.slug
@@ -115,12 +127,17 @@ def build_site(
     return written
 
 
-def index_rows(trends: list[Trend]) -> list[IndexRow]:
-    """Agencies with complaints first (most first), then the rest by name."""
+def _file_href(trend: Trend) -> str:
+    return f"{AGENCY_DIR}/{trend.slug}.html"
+
+
+def index_rows(trends: list[Trend], href: Callable[[Trend], str] = _file_href) -> list[IndexRow]:
+    """Agencies with complaints first (most first), then the rest by name; ``href``
+    gives each agency's link (the site's file, or the web app's page)."""
     rows = [
         IndexRow(
             trend=trend,
-            href=f"{AGENCY_DIR}/{trend.slug}.html",
+            href=href(trend),
             sparkline=sparkline_svg(
                 trend.complaints_per_week,
                 width=112,
@@ -138,13 +155,17 @@ def index_rows(trends: list[Trend]) -> list[IndexRow]:
     return rows
 
 
-def site_index_html(trends: list[Trend]) -> str:
-    rows = index_rows(trends)
+def site_index_html(
+    trends: list[Trend], href: Callable[[Trend], str] = _file_href, body_only: bool = False
+) -> str:
+    """The index page; ``body_only`` gives only its content (see ``trend_html``)."""
+    rows = index_rows(trends, href)
     sample = trends[0]
     comparison = next((t.comparison for t in trends if t.comparison), None)
+    template = "_site_index_body.html.j2" if body_only else "site_index.html.j2"
     return (
         templates()
-        .get_template("site_index.html.j2")
+        .get_template(template)
         .render(
             rows=rows,
             spiking=[row for row in rows if row.trend.spikes],

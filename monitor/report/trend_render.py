@@ -205,12 +205,16 @@ def trend_html(
     *,
     index_href: str | None = None,
     downloads: dict[str, str] | None = None,
+    body_only: bool = False,
 ) -> str:
     """A standalone page. ``index_href`` adds a link back to a site's index;
-    ``downloads`` (label -> relative href) adds links to the page's numbers as files."""
+    ``downloads`` (label -> href) adds links to the page's numbers as files;
+    ``body_only`` gives only the page's content (no head and no inline styles: the
+    web app puts it in its own layout, styled by ``page.css``)."""
+    template = "_trend_body.html.j2" if body_only else "trend.html.j2"
     return (
         templates()
-        .get_template("trend.html.j2")
+        .get_template(template)
         .render(
             t=trend,
             chart=trend_chart_svg(trend),
