@@ -270,6 +270,9 @@ def test_import_train_activate_refuse_and_roll_back(
     assert f"Blind set ({len(everything[1::9])} posts written apart)" in out
     assert "| new model (office-1) | active model (weak-1) | keyword rule |" in out
     assert "passed: not worse than the active model weak-1" in out
+    # Cross-validation's row: the keyword rule, scored on the samples, stands beside it too.
+    keyword_cell = out.split("**Cross-validation on the samples**")[1].splitlines()[1].split("|")[4]
+    assert float(keyword_cell) > 0
     folder = models_dir(config) / "office-1"
     assert (folder / "comparison.md").read_text(encoding="utf-8") in out
     card = json.loads((folder / "card.json").read_text(encoding="utf-8"))

@@ -88,7 +88,13 @@ def train_model(
         version = f"id-{datetime.now(UTC):%Y%m%d}-{digest[:8]}"
     progress(f"{len(samples)} samples; {folds}-fold cross-validation ...")
     cv, thresholds = cross_validate(samples, folds, progress)
-    metrics: dict[str, Any] = {"cross_validation": cv.as_card_metrics()}
+    metrics: dict[str, Any] = {
+        "cross_validation": cv.as_card_metrics(),
+        # The keyword rule learns nothing: beside cross-validation it is scored on every sample.
+        "keyword_rule_samples": evaluate_model(
+            KeywordBaseline(), samples, f"keyword rule on the {len(samples)} samples"
+        ).summary(),
+    }
     held_out: list[Prediction] = []
     if office:
         progress(f"{len(office)} office labels; {office_folds}-fold held-out scores ...")
@@ -199,7 +205,7 @@ def comparison_table(card: dict[str, Any], active: Any = None) -> str:
             "Cross-validation on the samples",
             metrics["cross_validation"],
             active_cv,
-            {},
+            metrics.get("keyword_rule_samples", {}),
         )
     note = (
         "\nOffice labels: each label is predicted by a model trained on the samples and the "
