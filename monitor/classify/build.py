@@ -37,9 +37,6 @@ class Trained:
     office: OfficeSet | None = None
     held_out: Sequence[Prediction] = ()
 
-    def __iter__(self):  # model, evaluation, folder = train_model(...)
-        return iter((self.model, self.evaluation, self.folder))
-
 
 def train_model(
     sample_paths: list[Path],
