@@ -40,7 +40,7 @@ def saved(tmp_path_factory, small_model) -> Path:
     shutil.copytree(root / "v1", root / "v2")
     card = json.loads((root / "v2" / "card.json").read_text(encoding="utf-8"))
     card.update(version=V2, office_labels={"count": 7})
-    card.setdefault("thresholds", {})["complaint"] = 0.2
+    card.setdefault("thresholds", {})["complaint"] = 0.05
     (root / "v2" / "card.json").write_text(json.dumps(card), encoding="utf-8")
     return root
 

@@ -37,7 +37,11 @@ POSTS = [
         f"sudah 3 kali bolak balik ke {KOTA} tapi surat pindah belum selesai juga",
     ),
     # 6 Mar 00:30 WITA (5 Mar in UTC): after the report day
-    ("day0", "2025-03-05T16:30:00Z", f"petugas {KOTA} minta uang untuk percepat e-ktp"),
+    (
+        "day0",
+        "2025-03-05T16:30:00Z",
+        f"saya dimintai uang 200 ribu oleh petugas {KOTA} supaya e-ktp cepat jadi, ini pungli",
+    ),
     # collection ran before the 14 days compared
     ("ran", "2025-02-14T01:00:00Z", "air pdam kota kupang mati sudah 3 hari di oebobo"),
 ]
