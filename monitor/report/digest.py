@@ -29,6 +29,7 @@ from monitor.labels import UNRESOLVED_AGENCY_NAME, sector_name, topic_name
 from monitor.report import templates
 from monitor.report.charts import bar_chart_png
 from monitor.report.spikes import detect_spikes, top_topics
+from monitor.service_standard import COMPONENTS, Component, count_components
 from monitor.store import Store
 
 BASELINE_DAYS = 7
@@ -46,6 +47,8 @@ class AgencyRow:
     authors: int
     baseline_avg: float  # complaints per day over the previous seven days
     topics: list[tuple[str, int]] = field(default_factory=list)  # (topic name, complaints)
+    # service-standard component key -> complaints (monitor.service_standard)
+    components: dict[str, int] = field(default_factory=dict)
 
     @property
     def change_text(self) -> str:
@@ -91,6 +94,13 @@ class Digest:
     warning: str = ""  # "Data tidak lengkap: ...": missing data never reads as no complaints
     weekday_text: str = ""  # the report day's weekday, "Sabtu": what spikes are compared with
 
+    @property
+    def components(self) -> list[tuple[Component, int]]:
+        """Complaints of the day per service-standard component (the rows' sum: an agency's
+        complaint counts once per component), components with none left out."""
+        totals = {key: sum(row.components.get(key, 0) for row in self.rows) for key in COMPONENTS}
+        return [(COMPONENTS[key], n) for key, n in totals.items() if n]
+
 
 def _p_text(p_value: float) -> str:
     return "p < 0,001" if p_value < 0.001 else f"p = {format_decimal(p_value, 3)}"
@@ -132,6 +142,13 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
         for agency_id, pairs in counted.items()
     }
 
+    start, end = day_bounds_utc(day, tz)
+    candidates = store.complaint_candidates(start, end, model.version)
+    complaints_of: dict[str, list[tuple[int, list[str]]]] = {}
+    for candidate in candidates:
+        complaints_of.setdefault(candidate["agency_id"], []).append(
+            (candidate["case_id"], candidate["topics"])
+        )
     rows = [
         AgencyRow(
             agency_id=agency_id,
@@ -141,16 +158,14 @@ def build_digest(config: Config, store: Store, model: Any, day: date) -> Digest:
             authors=r["authors"] or 0,
             baseline_avg=(base.get(agency_id, {}).get("complaints") or 0) / BASELINE_DAYS,
             topics=topics.get(agency_id, []),
+            components=count_components(complaints_of.get(agency_id, [])),
         )
         for agency_id, r in today.items()
         if r["complaints"]
     ]
     rows.sort(key=lambda row: (-row.complaints, row.name))
 
-    start, end = day_bounds_utc(day, tz)
-    examples = one_per_case(
-        store.complaint_candidates(start, end, model.version), EXAMPLES_PER_AGENCY
-    )
+    examples = one_per_case(candidates, EXAMPLES_PER_AGENCY)
     # ``copies``: how many posts the case has in all (copies and reposts), so a complaint
     # posted fifty times is shown once, "diposting 50×".
     sizes = store.case_sizes([example["case_id"] for example in examples])

@@ -52,6 +52,7 @@ from monitor.report.trend_records import (
     week_periods,
 )
 from monitor.report.trend_render import FORMATS, trend_csv, trend_html, trend_json
+from monitor.service_standard import count_components
 from monitor.store import Store
 
 DEFAULT_WEEKS = 12
@@ -255,6 +256,19 @@ def build_trend(
         notes=notes,
         spikes=_spike_notices(agency_id, spikes, now_local),
         compare_days=compare_days,
+        components=_components(store, model_version, agency_id, first_day, today, tz),
+    )
+
+
+def _components(
+    store: Store, model_version: str, agency_id: str, first_day: date, today: date, tz: str
+) -> dict[str, int]:
+    """Complaints per service-standard component over the window, each complaint once
+    per component and local day (as the weekly table counts a complaint once a day)."""
+    start, end = day_bounds_utc(first_day, tz)[0], day_bounds_utc(today, tz)[1]
+    return count_components(
+        ((local_date(parse_iso(created), tz), case), topics)
+        for created, case, topics in store.complaint_topics(agency_id, start, end, model_version)
     )
 
 

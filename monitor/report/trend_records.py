@@ -242,6 +242,8 @@ class Trend:
     notes: list[str] = field(default_factory=list)
     spikes: list[SpikeNotice] = field(default_factory=list)  # newest first
     compare_days: int = DEFAULT_COMPARE_DAYS
+    # service-standard component key -> complaints over the window (monitor.service_standard)
+    components: dict[str, int] = field(default_factory=dict)
 
     @property
     def running_week(self) -> Week | None:

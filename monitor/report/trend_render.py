@@ -19,6 +19,7 @@ from monitor.report import templates
 from monitor.report.charts import bar_chart_svg
 from monitor.report.spikes import SPIKE_ALPHA, SPIKE_MIN_COUNT, SPIKE_MIN_RATIO, SPIKE_WEEKS
 from monitor.report.trend_records import PERCENT_MIN_EARLIER, Change, Trend
+from monitor.service_standard import COMPONENTS, component_rows, topics_of
 
 FORMATS = ("html", "csv", "json")
 
@@ -104,6 +105,9 @@ def trend_data(trend: Trend) -> dict[str, Any]:
             f"agency's last {SPIKE_WEEKS} weeks lead one to expect on that weekday; at least "
             f"{SPIKE_MIN_COUNT} complaints, at least {SPIKE_MIN_RATIO:g} times the expectation "
             f"and a one-sided Poisson p < {SPIKE_ALPHA:g}",
+            "service_standard_components": "complaints over the whole window per component "
+            "of the service standard (UU 25/2009); a complaint counts once per component and "
+            "day even when several of its topics map there; null: no topic maps there",
             "coverage": "full: data for the whole week; partial: collection began during "
             "the week; none: before collection began (0 means no data, not no complaints)",
         },
@@ -153,6 +157,9 @@ def trend_data(trend: Trend) -> dict[str, Any]:
             }
             for spike in trend.spikes
         ],
+        "service_standard_components": {
+            key: trend.components.get(key) if topics_of(key) else None for key in COMPONENTS
+        },
         "latest_complaints": [
             {
                 "created_at": item.created_at,
@@ -228,5 +235,7 @@ def trend_html(
             spike_rule=SPIKE_RULE_TEXT,
             period=period_text,
             latest_limit=trend.latest_limit,
+            components=component_rows(trend.components),
+            topics_of=topics_of,
         )
     )

@@ -30,6 +30,20 @@ class ReportsMixin(CasesMixin):
             row["topics"] = json.loads(row["topics"])
         return rows
 
+    def complaint_topics(
+        self, agency_id: str, start: str, end: str, model_version: str
+    ) -> list[tuple[str, int, list[str]]]:
+        """(created_at, case id, topic keys) of an agency's original complaints created in
+        [start, end): what counting complaints per service-standard component needs."""
+        rows = self.db.execute(
+            """SELECT p.created_at, coalesce(p.case_id, p.id), a.topics
+               FROM posts p JOIN analysis a ON a.post_id = p.id AND a.model_version = ?
+               WHERE a.agency_id = ? AND a.is_complaint = 1 AND p.is_repost = 0
+                 AND p.created_at >= ? AND p.created_at < ?""",
+            [model_version, agency_id, start, end],
+        )
+        return [(created, case, json.loads(topics)) for created, case, topics in rows.fetchall()]
+
     def complaint_texts(self, start: str, end: str, agency_id: str) -> list[str]:
         """Normalised texts of an agency's original complaints created in [start, end)."""
         rows = self.db.execute(
