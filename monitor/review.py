@@ -14,16 +14,21 @@ cells a spreadsheet would run are escaped) or XLSX, by the file's extension. The
 columns (text, is_complaint, sector, topics, agency) hold the model's answers for staff
 to correct; post_id, url, created_at, model_complaint_score and model_version are
 context, which the import ignores. Texts are the redacted display texts, never the raw.
+
+``review_queue`` is the same choice for the web app's review page (``/review``), one
+post at a time, with a fixed random sample of posts the model was sure of mixed in
+(every fifth post shown), so its confident mistakes are found too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +143,72 @@ def review_batch(
     return choose_batch(
         store.review_candidates(model_version), store.office_label_texts(), threshold, n
     )
+
+
+# The web queue: every CONFIDENT_EVERY-th post shown is one the model was sure of
+# (score at least CONFIDENT_MARGIN from the threshold, not flagged), so confident
+# mistakes are found too.
+CONFIDENT_EVERY = 5
+CONFIDENT_MARGIN = 0.3
+QUEUE_SIZE = 20
+
+
+@dataclass
+class ReviewQueue:
+    """What the web review shows next: the uncertain posts (``choose_batch``'s order), a
+    fixed random sample of confident ones, and how many posts wait in all."""
+
+    uncertain: list[ReviewCandidate] = field(default_factory=list)
+    confident: list[ReviewCandidate] = field(default_factory=list)
+    waiting: int = 0
+
+    def next(self, shown: int, every: int = CONFIDENT_EVERY) -> ReviewCandidate | None:
+        """The post to show after ``shown`` posts: a confident one every ``every``-th
+        time (when there is one), else the most uncertain; None when nothing is left."""
+        first, second = (self.confident, self.uncertain)
+        if (shown + 1) % every:
+            first, second = second, first
+        chosen = first or second
+        return chosen[0] if chosen else None
+
+
+def _sample_key(post: ReviewCandidate) -> str:
+    return hashlib.sha256(f"review-sample:{post.post_id}".encode()).hexdigest()
+
+
+def review_queue(
+    store: Store,
+    model_version: str,
+    threshold: float,
+    skip: Collection[int] = (),
+    n: int = QUEUE_SIZE,
+) -> ReviewQueue:
+    """The web review's queue from what ``store`` holds for ``model_version``: never a
+    labelled post (as ``review_batch``), nor one in ``skip`` (posts this user passed)."""
+    labelled = [fold_text(text) for text in store.office_label_texts()]
+    confident: list[tuple[str, ReviewCandidate]] = []  # the smallest hashes: a fixed sample
+
+    def candidates() -> Iterator[ReviewCandidate]:
+        for post in store.review_candidates(model_version):
+            if post.post_id in skip:
+                continue
+            sure = abs(post.complaint_score - threshold) >= CONFIDENT_MARGIN
+            if sure and not post.needs_review:
+                confident.append((_sample_key(post), post))
+                if len(confident) > 4 * n:
+                    confident.sort(key=lambda entry: entry[0])
+                    del confident[2 * n :]
+            yield post
+
+    batch = choose_batch(candidates(), labelled, threshold, n)
+    taken = {post.post_id for post in batch.posts}
+    done = set(labelled)
+    sample = [
+        post
+        for _, post in sorted(confident, key=lambda entry: entry[0])
+        if post.post_id not in taken and fold_text(post.text_display) not in done
+    ]
+    return ReviewQueue(batch.posts, sample[:n], batch.candidates)
 
 
 def _rows(batch: ReviewBatch, model_version: str, timezone: str) -> Iterator[dict[str, Any]]:

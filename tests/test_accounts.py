@@ -224,13 +224,13 @@ def test_an_older_database_gains_the_account_tables(tmp_path):
     with Store.open(path):
         pass
     conn = sqlite3.connect(path)
-    for table in ("users", "api_tokens", "login_attempts", "audit_log"):
-        conn.execute(f"DROP TABLE {table}")  # triggers go with their table
+    for table in ("users", "api_tokens", "login_attempts", "audit_log", "case_forwards"):
+        conn.execute(f"DROP TABLE {table}")  # triggers go with their table (v11, v12)
     conn.execute("PRAGMA user_version = 10")
     conn.commit()
     conn.close()
     with Store.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 11
+        assert store.schema_version == SCHEMA_VERSION >= 11
         add_user(store, "maria", "ombudsman", PASSWORD)
         assert [u.name for u in list_users(store)] == ["maria"]
     conn = sqlite3.connect(path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -23,15 +22,13 @@ from monitor.accounts import (
     new_token,
     revoke_tokens,
 )
-from monitor.clock import to_iso, utc_now
-from monitor.config import example_config_text, load_config
+from monitor.clock import utc_now
 from monitor.store import Store
-from tests.test_trend import replay
+from tests.webutil import PASSWORD, csrf, login, make_site
 
 OWN = "disdukcapil-kota-kupang"
 OTHER = "rsud-sk-lerik"
 NIK = "5371012345678901"
-PASSWORD = "kata-sandi-panjang-sekali"
 STAFF, AGENCY, SPARE = "staf.ombudsman", "petugas.dukcapil", "petugas.cadangan"
 SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"  # stored as <script>...: text, not HTML
 
@@ -50,52 +47,19 @@ def _texts() -> list[tuple[int, str]]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A config file, the pipeline over recent posts, three users and their tokens."""
-    from monitor.pipeline import run
-
     folder = tmp_path_factory.mktemp("web")
-    path = folder / "monitor.toml"
-    text = example_config_text().replace("secure_cookies = true", "secure_cookies = false")
-    path.write_text(text, encoding="utf-8")
-    config = load_config(path)
-    now = utc_now()
-    posts = [
-        {
-            "id": f"w{i}",
-            "created_at": to_iso(now - timedelta(hours=hours)),
-            "text": text,
-            "url": f"https://x.com/warga/status/{i}",
-        }
-        for i, (hours, text) in enumerate(_texts(), start=1)
-    ]
-    config.sources = [replay(folder, posts)]
-    run(config)
-    config.sources = []
+    config, path = make_site(
+        folder,
+        _texts(),
+        {STAFF: ("ombudsman", None), AGENCY: ("agency", OWN), SPARE: ("agency", OWN)},
+    )
     with Store.open(config.database) as store:
-        agency_ids = [a.id for a in config.agencies]
-        add_user(store, STAFF, "ombudsman", PASSWORD)
-        add_user(store, AGENCY, "agency", PASSWORD, OWN, agency_ids)
-        add_user(store, SPARE, "agency", PASSWORD, OWN, agency_ids)
         tokens = {name: new_token(store, name) for name in (STAFF, AGENCY)}
     from monitor.web import create_app
 
     app = create_app(config, secret_key=b"k" * 32)
     app.config["TESTING"] = True
     return {"config": config, "path": path, "app": app, "tokens": tokens}
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(app, name: str, password: str = PASSWORD, ip: str = "10.0.0.1"):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post(
-        "/login",
-        data={"name": name, "password": password, "csrf_token": csrf(page)},
-        headers={"X-Forwarded-For": ip},
-    )
-    return client, response
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ post is stored at most once per (source, source_id).
 - ``labels``: the labels an office imports from its own records
 - ``models``: which model version the database uses (its activations)
 - ``review``: the posts a review batch is chosen from
+- ``forwards``: cases forwarded to agencies and their answers
 - ``accounts``: the web app's users, API tokens, login attempts and audit log
 - ``maintenance``: purge in batches, vacuum, integrity, backup
 - ``base``: errors, the connection, the secret mask, the one transaction helper
@@ -30,7 +31,8 @@ from __future__ import annotations
 from monitor.store.accounts import AccountsMixin
 from monitor.store.base import CopyFailed, StoreError, check_database_folder
 from monitor.store.counts import CountsMixin
-from monitor.store.labels import LabelCount, LabelsMixin, OfficeLabel
+from monitor.store.forwards import CaseForward, CasePost, ForwardsMixin
+from monitor.store.labels import WEB_REVIEW_SOURCE, LabelCount, LabelsMixin, OfficeLabel
 from monitor.store.maintenance import MaintenanceMixin
 from monitor.store.models import ModelsMixin
 from monitor.store.outbox import OutboxMixin
@@ -53,6 +55,7 @@ class Store(
     ModelsMixin,
     ReviewMixin,
     AccountsMixin,
+    ForwardsMixin,
     MaintenanceMixin,
 ):
     """One SQLite database file. Open with ``Store.open(path)``; close when done."""
@@ -62,7 +65,10 @@ __all__ = [
     "MAX_REJECTIONS_KEPT",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "WEB_REVIEW_SOURCE",
     "AuditEntry",
+    "CaseForward",
+    "CasePost",
     "CopyFailed",
     "LabelCount",
     "ModelActivation",

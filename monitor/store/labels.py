@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from monitor.store.base import StoreBase
 
@@ -38,6 +39,26 @@ _COLUMNS = (
     "text, is_complaint, sector, topics, agency, source_file, source_row, source_sha256, "
     "imported_at, imported_by, label_key"
 )
+
+
+# The source_file of labels given in the web app's review queue (source_row: the post id).
+WEB_REVIEW_SOURCE = "web-review"
+
+
+def _label(row: tuple[Any, ...]) -> OfficeLabel:
+    return OfficeLabel(
+        text=row[0],
+        is_complaint=None if row[1] is None else bool(row[1]),
+        sector=row[2],
+        topics=None if row[3] is None else tuple(json.loads(row[3])),
+        agency=row[4],
+        source_file=row[5],
+        source_row=row[6],
+        source_sha256=row[7],
+        imported_at=row[8],
+        imported_by=row[9],
+        label_key=row[10],
+    )
 
 
 class LabelsMixin(StoreBase):
@@ -88,19 +109,38 @@ class LabelsMixin(StoreBase):
         """Every office label, in the order imported."""
         cursor = self.db.execute(f"SELECT {_COLUMNS} FROM office_labels ORDER BY id")
         for row in cursor:
-            yield OfficeLabel(
-                text=row[0],
-                is_complaint=None if row[1] is None else bool(row[1]),
-                sector=row[2],
-                topics=None if row[3] is None else tuple(json.loads(row[3])),
-                agency=row[4],
-                source_file=row[5],
-                source_row=row[6],
-                source_sha256=row[7],
-                imported_at=row[8],
-                imported_by=row[9],
-                label_key=row[10],
+            yield _label(row)
+
+    def recent_office_labels(
+        self, source_file: str, imported_by: str, limit: int = 10
+    ) -> list[OfficeLabel]:
+        """The last ``limit`` labels ``imported_by`` stored from ``source_file``, newest
+        first."""
+        cursor = self.db.execute(
+            f"SELECT {_COLUMNS} FROM office_labels WHERE source_file = ? AND imported_by = ? "
+            "ORDER BY id DESC LIMIT ?",
+            [source_file, imported_by, limit],
+        )
+        return [_label(row) for row in cursor]
+
+    def delete_office_label(self, label_key: str, imported_by: str) -> OfficeLabel | None:
+        """Delete the label ``label_key`` if the web review (source_file 'web-review')
+        stored it for ``imported_by``; the deleted label, or None when there is none
+        such (another user's, or one imported from a file, is never deleted)."""
+        with self.transaction():
+            row = self.db.execute(
+                f"SELECT {_COLUMNS} FROM office_labels WHERE label_key = ? AND "
+                "source_file = ? AND imported_by = ?",
+                [label_key, WEB_REVIEW_SOURCE, imported_by],
+            ).fetchone()
+            if row is None:
+                return None
+            self.db.execute(
+                "DELETE FROM office_labels WHERE label_key = ? AND source_file = ? "
+                "AND imported_by = ?",
+                [label_key, WEB_REVIEW_SOURCE, imported_by],
             )
+        return _label(row)
 
     def office_label_counts(self) -> tuple[list[LabelCount], list[LabelCount]]:
         """(per source file, per sector) counts; a label with no sector counts under ''."""

@@ -13,6 +13,7 @@ from typing import Self
 from sqlite_utils import Database
 
 from monitor.store.base import StoreBase, StoreError, check_database_folder
+from monitor.store.migrations_cases import _v12_case_forwards
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +300,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v9_office_labels,
     _v10_model_activations,
     _v11_accounts,
+    _v12_case_forwards,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -3,9 +3,10 @@ security headers every response carries and the error pages.
 
 A session cookie holds only the user's name and id, the session format's version and
 the CSRF token; the user is read again on every request, so a disabled user is out at
-once. Pages are server-rendered, autoescaped (``.html`` templates), with no script at
-all and styles only from ``/static`` (the digest page alone, an e-mail layout, also
-allows inline styles).
+once. Pages are server-rendered, autoescaped (``.html`` templates), with no inline
+script (the review page alone loads ``/static/review.js``, keyboard shortcuts only) and
+styles only from ``/static`` (the digest page alone, an e-mail layout, also allows
+inline styles).
 """
 
 from __future__ import annotations
@@ -159,7 +160,9 @@ def create_app(
     from monitor.web.api import bp as api_bp
     from monitor.web.auth import bp as auth_bp
     from monitor.web.auth import require_login
+    from monitor.web.cases import bp as cases_bp
     from monitor.web.pages import bp as pages_bp
+    from monitor.web.review import bp as review_bp
 
     database = Path(store_path) if store_path else Path(config.database)
     app = Flask(__name__)
@@ -212,4 +215,6 @@ def create_app(
     app.register_blueprint(auth_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(cases_bp)
     return app
