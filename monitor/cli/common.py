@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,6 +77,33 @@ def load(args: argparse.Namespace) -> Config:
         config.database = Path(args.db)
     setup_logging(args, config)
     return config
+
+
+def action_parsers(
+    command: argparse.ArgumentParser,
+    common: argparse.ArgumentParser,
+    epilog: str,
+    required: bool = False,
+) -> Callable[..., argparse.ArgumentParser]:
+    """The ACTION subcommands of a command (`monitor labels import`, `monitor model
+    list`, ...): returns ``action(name, help, description=None)``, which adds one with
+    the global options and the exit codes. Without ``required`` the action is None when
+    none is given (the command's default action)."""
+    if not required:
+        command.set_defaults(action=None)
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=required)
+
+    def action(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        return actions.add_parser(
+            name,
+            help=help,
+            description=description,
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=epilog,
+        )
+
+    return action
 
 
 def parse_date(text: str) -> date:

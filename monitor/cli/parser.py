@@ -27,7 +27,7 @@ from monitor.cli.commands import (
     cmd_site,
     cmd_trend,
 )
-from monitor.cli.common import DEFAULT_CONFIG, parse_date
+from monitor.cli.common import DEFAULT_CONFIG, action_parsers, parse_date
 from monitor.cli.label_commands import cmd_labels, cmd_review
 from monitor.cli.serve_commands import add_serve_parser
 from monitor.cli.user_commands import add_user_parser
@@ -229,15 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
         "  monitor labels import kasus.xlsx --column uraian=text --column kategori=sector \\\n"
         "      --map kategori_ke_sektor.csv --by 'Maria (Asisten)'",
     )
-    p.set_defaults(action=None)
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-    a = actions.add_parser(
+    action = action_parsers(p, common, EPILOG)
+    a = action(
         "import",
-        help="store the labelled rows of a CSV, JSONL or XLSX file",
-        description="Store the labelled rows of FILE (see 'monitor labels --help').",
-        parents=[common],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EPILOG,
+        "store the labelled rows of a CSV, JSONL or XLSX file",
+        "Store the labelled rows of FILE (see 'monitor labels --help').",
     )
     a.add_argument("file", metavar="FILE", help="the .csv, .jsonl or .xlsx file")
     a.add_argument(
@@ -253,18 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="two-column CSV/XLSX: the office's category, our sector key",
     )
     a.add_argument("--by", metavar="NAME", help="who imports (default: the login name)")
-    actions.add_parser(
-        "list", help="counts by source file and by sector (the default)", parents=[common]
-    )
-    a = actions.add_parser(
+    action("list", "counts by source file and by sector (the default)")
+    a = action(
         "export",
-        help="write every office label to a .csv or .jsonl file",
-        description="Write every office label to FILE (.csv or .jsonl, by its extension)\n"
+        "write every office label to a .csv or .jsonl file",
+        "Write every office label to FILE (.csv or .jsonl, by its extension)\n"
         "with the columns text, is_complaint, sector, topics, agency, source_file,\n"
         "source_row, imported_at, imported_by. 'monitor labels import' reads it back.",
-        parents=[common],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EPILOG,
     )
     a.add_argument("file", metavar="FILE", help="the .csv or .jsonl file to write")
 
@@ -286,14 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  monitor review export tinjau.xlsx --n 100\n"
         "  monitor labels import tinjau.xlsx",
     )
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    a = actions.add_parser(
+    a = action_parsers(p, common, EPILOG, required=True)(
         "export",
-        help="write the posts to look at first to a .csv or .xlsx file",
-        description="Write the posts to look at first to FILE (see 'monitor review --help').",
-        parents=[common],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EPILOG,
+        "write the posts to look at first to a .csv or .xlsx file",
+        "Write the posts to look at first to FILE (see 'monitor review --help').",
     )
     a.add_argument("file", metavar="FILE", help="the .csv or .xlsx file to write")
     a.add_argument(
@@ -411,14 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
         "  monitor outbox resend 2026-11-21 --scope rsud-sk-lerik",
     )
     p.add_argument("--all", action="store_true", help="list every e-mail, not just the recent")
-    p.set_defaults(action=None)
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-    actions.add_parser(
-        "list",
-        help="the digest e-mails and their state (the default)",
-        parents=[common],
-    ).add_argument("--all", action="store_true", help="every e-mail, not just the recent")
-    for action, what, description in (
+    action = action_parsers(p, common, EPILOG)
+    action("list", "the digest e-mails and their state (the default)").add_argument(
+        "--all", action="store_true", help="every e-mail, not just the recent"
+    )
+    for name, what, description in (
         (
             "resend",
             "put one digest e-mail back in the queue and send it now",
@@ -436,14 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
             "'monitor doctor' no longer reports it. 'monitor outbox resend' still can.",
         ),
     ):
-        a = actions.add_parser(
-            action,
-            help=what,
-            description=description,
-            parents=[common],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            epilog=EPILOG,
-        )
+        a = action(name, what, description)
         a.add_argument("day", type=parse_date, metavar="DAY", help="the digest's day, YYYY-MM-DD")
         a.add_argument(
             "--scope",

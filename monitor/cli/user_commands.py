@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from monitor.cli.common import EXIT_OK, UsageError, load
+from monitor.cli.common import EXIT_OK, UsageError, action_parsers, load
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -58,19 +58,7 @@ def add_user_parser(
         "add, list or disable the web app's users; make or revoke API tokens",
         USERS_HELP,
     )
-    p.set_defaults(action=None)
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-
-    def action(name: str, help: str, description: str) -> argparse.ArgumentParser:
-        a = actions.add_parser(
-            name,
-            help=help,
-            description=description,
-            parents=[common],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            epilog=epilog,
-        )
-        return a
+    action = action_parsers(p, common, epilog)
 
     a = action(
         "add",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from monitor.cli.common import EXIT_OK, UsageError, load
+from monitor.cli.common import EXIT_OK, UsageError, action_parsers, load
 
 MODEL_HELP = """\
 The model versions this database can use, and which one it uses.
@@ -48,18 +48,7 @@ def add_model_parser(
         "list the model versions, activate one, or roll back",
         MODEL_HELP,
     )
-    p.set_defaults(action=None)
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-
-    def action(name: str, help: str, description: str) -> argparse.ArgumentParser:
-        return actions.add_parser(
-            name,
-            help=help,
-            description=description,
-            parents=[common],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            epilog=epilog,
-        )
+    action = action_parsers(p, common, epilog)
 
     action(
         "list",
