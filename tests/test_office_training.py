@@ -97,6 +97,17 @@ def test_an_unknown_method_is_refused_by_name(fewest_samples):
         fit(fewest_samples, settings=replace(DEFAULT_SETTINGS, office_method="mix"), office=office)
 
 
+def write_samples(path, samples) -> None:
+    """Samples as the JSON lines `monitor train --samples` and `--blind` read."""
+    import json
+
+    fields = ("id", "text", "is_complaint", "sector", "topics")
+    path.write_text(
+        "".join(json.dumps({f: getattr(s, f) for f in fields}) + "\n" for s in samples),
+        encoding="utf-8",
+    )
+
+
 def answer(complaint: bool, sector: str, topics=()) -> Prediction:
     return Prediction(complaint, 0.9 if complaint else 0.1, sector, 0.8, list(topics), {}, False)
 
@@ -214,41 +225,11 @@ def test_import_train_activate_refuse_and_roll_back(
     with Store.open(config.database) as store:
         assert store.add_office_labels(labels) == len(labels)
     samples = tmp_path / "samples.jsonl"
-    samples.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "id": s.id,
-                    "text": s.text,
-                    "is_complaint": s.is_complaint,
-                    "sector": s.sector,
-                    "topics": s.topics,
-                }
-            )
-            + "\n"
-            for s in fewest_samples
-        ),
-        encoding="utf-8",
-    )
+    write_samples(samples, fewest_samples)
     # A small blind set of its own keeps the test quick (the model is scored on it).
     everything = sorted(load_samples([blind_set_path()]).samples, key=lambda s: s.id)
     blind = tmp_path / "blind.jsonl"
-    blind.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "id": s.id,
-                    "text": s.text,
-                    "is_complaint": s.is_complaint,
-                    "sector": s.sector,
-                    "topics": s.topics,
-                }
-            )
-            + "\n"
-            for s in everything[1::9]
-        ),
-        encoding="utf-8",
-    )
+    write_samples(blind, everything[1::9])
     capsys.readouterr()
     code = cli(
         "train",
