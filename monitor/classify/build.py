@@ -36,6 +36,7 @@ class Trained:
     comparison: str
     office: OfficeSet | None = None
     held_out: Sequence[Prediction] = ()
+    active_answers: Sequence[Prediction] = ()  # the active model's, on the same labels
 
 
 def train_model(
@@ -93,6 +94,7 @@ def train_model(
         ).summary(),
     }
     held_out: list[Prediction] = []
+    active_answers: list[Prediction] = []
     if office:
         progress(f"{len(office)} office labels; {office_folds}-fold held-out scores ...")
         held_out = held_out_predictions(
@@ -106,7 +108,8 @@ def train_model(
             "keyword_rule": office_scores(office.rows, KeywordBaseline().predict(texts)),
         }
         if active is not None:
-            metrics["office"]["active"] = office_scores(office.rows, active.predict(texts))
+            active_answers = active.predict(texts)
+            metrics["office"]["active"] = office_scores(office.rows, active_answers)
             metrics["office"]["active_version"] = active.version
     progress("training the final model ...")
     model = train(
@@ -159,7 +162,7 @@ def train_model(
             to_markdown(cv, version), encoding="utf-8"
         )
     write_card_markdown(model.card, evaluation, folder)
-    return Trained(model, evaluation, folder, comparison, office, held_out)
+    return Trained(model, evaluation, folder, comparison, office, held_out, active_answers)
 
 
 def comparison_table(card: dict[str, Any], active: Any = None) -> str:

@@ -124,15 +124,14 @@ def _train_out(args: argparse.Namespace, config) -> Path:
 
 def _gate_and_activate(args: argparse.Namespace, config, trained, active) -> int:
     from monitor.activation import ActivationError, activate_model, default_user
-    from monitor.cli.version_commands import _print_report
+    from monitor.cli.version_commands import print_activation_report
     from monitor.office_training import gate, trained_keys
 
     office = trained.office
-    answers = active.predict([r.text for r in office.rows])
     decision = gate(
         office,
         trained.held_out,
-        answers,
+        trained.active_answers,
         trained_keys(getattr(active, "folder", None)),
         active.version,
     )
@@ -155,7 +154,7 @@ def _gate_and_activate(args: argparse.Namespace, config, trained, active) -> int
         )
     except ActivationError as exc:
         raise UsageError(str(exc)) from None
-    _print_report(report, "is now active")
+    print_activation_report(report, "is now active")
     return EXIT_OK
 
 

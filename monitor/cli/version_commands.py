@@ -146,7 +146,7 @@ def _list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_report(report, verb: str) -> None:
+def print_activation_report(report, verb: str) -> None:
     print(f"Model {report.version} {verb} (before: {report.previous_version}).")
     print(
         f"Re-analysis window {report.first_day.isoformat()} to {report.last_day.isoformat()}: "
@@ -169,7 +169,7 @@ def _activate(args: argparse.Namespace) -> int:
         )
     except ActivationError as exc:
         raise UsageError(str(exc)) from None
-    _print_report(report, "is now active")
+    print_activation_report(report, "is now active")
     return EXIT_OK
 
 
@@ -181,5 +181,5 @@ def _rollback(args: argparse.Namespace) -> int:
         report = rollback_model(config, args.by or "", progress=args.progress)
     except ActivationError as exc:
         raise UsageError(str(exc)) from None
-    _print_report(report, "is active again")
+    print_activation_report(report, "is active again")
     return EXIT_OK
