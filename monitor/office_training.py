@@ -59,7 +59,6 @@ class OfficeSet:
                     label.is_complaint,
                     label.sector,
                     None if label.topics is None else tuple(label.topics),
-                    office=True,
                 )
                 for label in ordered
             ],

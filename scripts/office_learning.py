@@ -78,7 +78,7 @@ def split(proxy: str) -> tuple[list[Sample], list[Sample]]:
 
 
 def office_rows(samples: list[Sample]) -> list[Row]:
-    return [replace(Row.of_sample(s), office=True) for s in samples]
+    return [Row.of_sample(s) for s in samples]
 
 
 def measure(proxy: str, folds: int, only: set[str]) -> list[tuple[str, dict[str, float]]]:

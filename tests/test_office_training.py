@@ -23,9 +23,7 @@ from monitor.records import Prediction
 
 
 def as_office(samples) -> OfficeSet:
-    return OfficeSet(
-        [replace(Row.of_sample(s), office=True) for s in samples], [s.id for s in samples]
-    )
+    return OfficeSet([Row.of_sample(s) for s in samples], [s.id for s in samples])
 
 
 def shuffled(office: OfficeSet, seed: int = 7) -> OfficeSet:
@@ -65,7 +63,7 @@ LOCAL = [
 
 
 PROBE = "loket kadrasi tutup lagi, kapan urusan saya selesai"
-SECTOR_ONLY = [Row(text, None, "pertanahan", None, office=True) for text in LOCAL]
+SECTOR_ONLY = [Row(text, None, "pertanahan", None) for text in LOCAL]
 
 
 def test_without_the_office_rows_the_word_means_nothing(fewest_samples):
@@ -92,7 +90,7 @@ def test_every_method_learns_an_office_word_from_sector_only_rows(fewest_samples
 
 
 def test_an_unknown_method_is_refused_by_name(fewest_samples):
-    office = [Row(LOCAL[0], True, "pertanahan", None, office=True)]
+    office = [Row(LOCAL[0], True, "pertanahan", None)]
     with pytest.raises(ValueError, match="unknown office_method 'mix'.*augment"):
         fit(fewest_samples, settings=replace(DEFAULT_SETTINGS, office_method="mix"), office=office)
 

@@ -60,7 +60,7 @@ def _logistic(c: float, balanced: bool = False) -> LogisticRegression:
 
 @dataclass(frozen=True)
 class Row:
-    """One training text: a labeled sample, or an office's label (``office``). None is
+    """One training text: a labeled sample or an office's label. None is
     "not said": an office row may give only a sector, and each head learns from the rows
     that give its answer."""
 
@@ -69,7 +69,6 @@ class Row:
     sector: str | None
     topics: tuple[str, ...] | None
     weight: float = 1.0
-    office: bool = False
 
     @classmethod
     def of_sample(cls, sample: Sample, settings: Settings = DEFAULT_SETTINGS) -> Row:

@@ -60,7 +60,7 @@ def fit_combined(
         raise ValueError(f"unknown office_method {method!r}; one of {', '.join(METHODS)}")
     n = len(rows)
     weight = office_weight(rows, office, settings.office_share)
-    weighted = [replace(r, weight=weight, office=True) for r in office]
+    weighted = [replace(r, weight=weight) for r in office]
     if method == "general":
         return fit_heads(matrix[:n], rows, thresholds, settings)
     if method == "office":
