@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, g, jsonify, make_response, request
 
-from monitor.accounts import User, user_for_token
+from monitor.accounts import user_for_token
 from monitor.clock import parse_iso
 from monitor.labels import sector_name, topic_name
 from monitor.report import web_link
-from monitor.web.context import current_config, current_user, get_store
+from monitor.web.context import agency_for, current_config, current_user, get_store
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -63,18 +63,6 @@ def authenticate_request() -> Response | None:
     return None
 
 
-def _agency(agency_id: str) -> str:
-    from monitor.report.trend import resolve_agency_id
-
-    user: User = g.api_user
-    if not user.can_see(agency_id):
-        abort(403)
-    try:
-        return resolve_agency_id(current_config(), get_store(), agency_id)
-    except ValueError:
-        abort(404)
-
-
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
@@ -93,7 +81,7 @@ def trend(agency_id: str) -> Any:
     from monitor.report.trend_render import trend_csv, trend_json
     from monitor.web.pages import agency_trend
 
-    stored = _agency(agency_id)
+    stored = agency_for(g.api_user, agency_id)
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         abort(400)
@@ -114,7 +102,7 @@ def complaints(agency_id: str) -> Any:
     redacted text, link, local time, how many posts the case has."""
     from monitor.classify import model_version
 
-    stored = _agency(agency_id)
+    stored = agency_for(g.api_user, agency_id)
     limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     store = get_store()
     zone = ZoneInfo(current_config().timezone)

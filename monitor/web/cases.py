@@ -35,7 +35,7 @@ from monitor.formatting import format_local
 from monitor.report import web_link
 from monitor.store import CaseForward
 from monitor.web.api import authenticate_request
-from monitor.web.context import client_ip, current_config, current_user, get_store
+from monitor.web.context import client_ip, current_config, current_user, get_store, staff_only
 
 bp = Blueprint("cases", __name__)
 api_bp = Blueprint("cases_api", __name__, url_prefix="/api")
@@ -200,9 +200,8 @@ def case(case_id: int) -> Any:
 
 @bp.post("/cases/<int:case_id>/forward")
 def forward(case_id: int) -> Any:
+    staff_only()
     user = _user()
-    if not user.is_staff:
-        abort(403)
     store = get_store()
     agency_id = request.form.get("agency_id", "")
     if agency_id not in _agency_names():

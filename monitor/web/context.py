@@ -7,7 +7,7 @@ import re
 import secrets
 import time
 
-from flask import current_app, g, request, session
+from flask import abort, current_app, g, request, session
 
 from monitor.accounts import User
 from monitor.config import Config
@@ -70,3 +70,24 @@ def safe_next(target: str | None) -> str:
     if "\\" in target or re.search(r"[\x00-\x1f\x7f]", target):
         return "/"
     return target
+
+
+def staff_only() -> None:
+    """403 unless the signed-in user is Ombudsman staff."""
+    user = current_user()
+    if user is None or not user.is_staff:
+        abort(403)
+
+
+def agency_for(user: User | None, agency_id: str) -> str:
+    """The stored agency id for ``agency_id`` (a config id, or the unresolved slug), if
+    ``user`` may see it: 403 otherwise (before telling whether it exists), 404 if
+    there is no such agency. One rule for the pages and the API."""
+    from monitor.report.trend import resolve_agency_id
+
+    if user is None or not user.can_see(agency_id):
+        abort(403)
+    try:
+        return resolve_agency_id(current_config(), get_store(), agency_id)
+    except ValueError:
+        abort(404)

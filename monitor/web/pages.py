@@ -20,34 +20,20 @@ from monitor.clock import local_date, utc_now
 from monitor.formatting import format_day_id
 from monitor.report.trend_records import Trend
 from monitor.store import Store
-from monitor.web.context import DIGEST_CSP, current_config, current_user, get_store
+from monitor.web.context import (
+    DIGEST_CSP,
+    agency_for,
+    current_config,
+    current_user,
+    get_store,
+    staff_only,
+)
 
 bp = Blueprint("pages", __name__)
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
 _model_lock = threading.Lock()
-
-
-def staff_only() -> None:
-    user = current_user()
-    if user is None or not user.is_staff:
-        abort(403)
-
-
-def visible_agency(agency_id: str) -> str:
-    """The stored agency id for ``agency_id`` (a config id, or the unresolved slug), if
-    the user may see it: 403 otherwise (before telling whether it exists), 404 if
-    there is no such agency."""
-    from monitor.report.trend import resolve_agency_id
-
-    user = current_user()
-    if user is None or not user.can_see(agency_id):
-        abort(403)
-    try:
-        return resolve_agency_id(current_config(), get_store(), agency_id)
-    except ValueError:
-        abort(404)
 
 
 def agency_trend(agency_id: str, weeks: int | None = None) -> Trend:
@@ -103,7 +89,7 @@ def overview() -> Any:
 def agency(agency_id: str) -> Any:
     from monitor.report.trend_render import trend_html
 
-    stored = visible_agency(agency_id)
+    stored = agency_for(current_user(), agency_id)
     trend = agency_trend(stored)
     user = current_user()
     assert user is not None

@@ -26,8 +26,7 @@ from monitor.labels import SECTORS, TOPICS, UNRESOLVED_AGENCY_NAME, sector_name,
 from monitor.office_labels import label_key
 from monitor.report import web_link
 from monitor.store import WEB_REVIEW_SOURCE, OfficeLabel, ReviewCandidate, Store
-from monitor.web.context import client_ip, current_config, current_user, get_store
-from monitor.web.pages import staff_only
+from monitor.web.context import client_ip, current_config, current_user, get_store, staff_only
 
 bp = Blueprint("review", __name__)
 
